@@ -1,0 +1,3 @@
+/** Map algebra on rasters: per-pixel band math, and (later) focal and zonal operations. */
+export { NDVI_DTYPES, NDVI_NODATA, computeNdvi, emptyNdviStats, type NdviDType, type NdviStats } from './ndvi.js';
+export { BandMismatchError, ndviFile, type NdviFileOptions, type NdviFileResult } from './ndvi-file.js';

@@ -1,0 +1,129 @@
+import { availableParallelism } from 'node:os';
+import { DataboxError } from '../errors.js';
+import {
+  CodecPool,
+  CogWriter,
+  GeoTiff,
+  cutTile,
+  type CogCompression,
+  type CogWriteResult,
+  type RasterWindow,
+} from '../raster/index.js';
+import { NDVI_NODATA, computeNdvi, emptyNdviStats, type NdviDType, type NdviStats } from './ndvi.js';
+
+export interface NdviFileOptions {
+  /** URL of the red band (Landsat 8/9: B4). */
+  red: string;
+  /** URL of the near-infrared band (Landsat 8/9: B5). */
+  nir: string;
+  /** URL of the COG to write. */
+  out: string;
+  /** @defaultValue 'float32' */
+  dtype?: NdviDType;
+  /** @defaultValue 'deflate' */
+  compression?: CogCompression;
+  /** Tile size of the output; @defaultValue 512 */
+  blockSize?: number;
+  /** Codec threads; @defaultValue the number of cores */
+  threads?: number;
+  /** Fraction done after each row of tiles. */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface NdviFileResult {
+  write: CogWriteResult;
+  width: number;
+  height: number;
+  epsg: number | null;
+  stats: NdviStats;
+}
+
+/** Red and NIR bands that do not cover the same pixels. */
+export class BandMismatchError extends DataboxError {
+  constructor(message: string) {
+    super('ERR_BAND_MISMATCH', message);
+  }
+}
+
+/**
+ * NDVI of two single-band rasters into a COG with the red band's grid. Streams by rows of tiles: reads the
+ * next row while the current one is computed and written; decoding and encoding run on a pool of worker
+ * threads, one per core, so memory stays around a few rows of tiles whatever the scene size.
+ */
+export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult> {
+  const dtype = options.dtype ?? 'float32';
+  const pool = new CodecPool(options.threads ?? availableParallelism());
+  const open = { codecs: pool, ...(options.signal ? { signal: options.signal } : {}) };
+  const opened: GeoTiff[] = [];
+  try {
+    const red = await GeoTiff.open(options.red, open);
+    opened.push(red);
+    const nir = await GeoTiff.open(options.nir, open);
+    opened.push(nir);
+    checkSameGrid(red, nir);
+    const writer = await CogWriter.create(
+      options.out,
+      {
+        width: red.width,
+        height: red.height,
+        dtype: dtype === 'int16' ? 'Int16' : 'Float32',
+        geotransform: red.geotransform,
+        epsg: red.crs?.epsg ?? null,
+        nodata: NDVI_NODATA[dtype],
+        compression: options.compression ?? 'deflate',
+        ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
+      },
+      { codecs: pool },
+    );
+    const stats = emptyNdviStats();
+    try {
+      const b = writer.options.blockSize;
+      const readRow = (row: number): Promise<[RasterWindow, RasterWindow]> => {
+        const window = { x: 0, y: row * b, width: red.width, height: Math.min(b, red.height - row * b) };
+        const read = { window, bands: [0], ...(options.signal ? { signal: options.signal } : {}) };
+        return Promise.all([red.readWindow(read), nir.readWindow(read)]);
+      };
+      let next = readRow(0);
+      for (let row = 0; row < writer.tilesDown; row++) {
+        const [r, n] = await next;
+        if (row + 1 < writer.tilesDown) next = readRow(row + 1);
+        const out = dtype === 'int16' ? new Int16Array(r.width * r.height) : new Float32Array(r.width * r.height);
+        computeNdvi(r.bands[0]!, n.bands[0]!, red.nodata, nir.nodata, out, stats);
+        const fill = NDVI_NODATA[dtype];
+        await Promise.all(
+          Array.from({ length: writer.tilesAcross }, (_, col) =>
+            writer.writeTile(col, row, cutTile([out], r.width, r.height, col, b, writer.options.dtype, fill)),
+          ),
+        );
+        options.onProgress?.((row + 1) / writer.tilesDown);
+      }
+      const write = await writer.finish();
+      return { write, width: red.width, height: red.height, epsg: red.crs?.epsg ?? null, stats };
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  } finally {
+    await Promise.all(opened.map((g) => g.close()));
+    await pool.close();
+  }
+}
+
+function checkSameGrid(red: GeoTiff, nir: GeoTiff): void {
+  if (red.width !== nir.width || red.height !== nir.height) {
+    throw new BandMismatchError(
+      `Red ${red.url} is ${red.width}×${red.height} but NIR ${nir.url} is ${nir.width}×${nir.height}; NDVI needs the same grid`,
+    );
+  }
+  const a = red.geotransform;
+  const b = nir.geotransform;
+  if (a !== null && b !== null && a.some((v, i) => Math.abs(v - b[i]!) > 1e-6 * Math.max(1, Math.abs(v)))) {
+    throw new BandMismatchError(
+      `Red ${red.url} and NIR ${nir.url} have different geotransforms ([${a.join(', ')}] vs [${b.join(', ')}])`,
+    );
+  }
+  if ((red.crs?.epsg ?? null) !== (nir.crs?.epsg ?? null)) {
+    throw new BandMismatchError(`Red ${red.url} is EPSG:${red.crs?.epsg} but NIR ${nir.url} is EPSG:${nir.crs?.epsg}`);
+  }
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { openGeoTiff, type RasterInfo } from '../../raster/index.js';
+
+/** `databox info <url> [--json]`: what a raster holds, read from its header alone. */
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show size, type, georeferencing, CRS, nodata, blocks, compression and overviews of a GeoTIFF')
+    .argument('<url>', 'path, file://, http(s):// or s3:// URL of a GeoTIFF')
+    .option('--json', 'print one JSON object')
+    .action(async (url: string, opts: { json?: boolean }) => {
+      const tiff = await openGeoTiff(url);
+      try {
+        const info = tiff.info();
+        process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : formatInfo(info));
+      } finally {
+        await tiff.close();
+      }
+    });
+}
+
+export function formatInfo(i: RasterInfo): string {
+  const lines = [
+    `File: ${i.url}`,
+    `Size: ${i.width} × ${i.height}, ${i.bands} band${i.bands === 1 ? '' : 's'} of ${i.dtype}`,
+    `CRS: ${i.epsg !== null ? `EPSG:${i.epsg}` : 'none'}${i.proj ? ` (${i.proj})` : ''}`,
+    `Geotransform: ${i.geotransform ? `[${i.geotransform.join(', ')}]` : 'none'}`,
+    `Nodata: ${i.nodata ?? 'none'}`,
+    `Layout: ${i.tiled ? 'tiles' : 'strips'} of ${i.block[0]} × ${i.block[1]}, ${i.interleave} interleaved, ${i.bigtiff ? 'BigTIFF' : 'classic TIFF'}`,
+    `Compression: ${i.compression}${i.predictor !== 1 ? `, predictor ${i.predictor}` : ''}`,
+    `Overviews: ${i.overviews.length === 0 ? 'none' : i.overviews.map(([w, h]) => `${w}×${h}`).join(', ')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

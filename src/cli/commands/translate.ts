@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { COMPRESSIONS, CodecPool, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
+import { choiceOption, formatBytes, intOption } from '../options.js';
+import { progressBar } from '../progress.js';
+
+interface TranslateFlags {
+  compress: CogCompression;
+  level?: number;
+  block: number;
+  overviews: OverviewResampling;
+  bigtiff?: boolean;
+}
+
+/** `databox translate <in> <out>`: any readable GeoTIFF in, a Cloud Optimized GeoTIFF out, pixels unchanged. */
+export function registerTranslate(program: Command): void {
+  program
+    .command('translate')
+    .description('copy any readable GeoTIFF into a Cloud Optimized GeoTIFF, pixels unchanged')
+    .argument('<in-url>', 'GeoTIFF to read (path, file://, http(s)://, s3://)')
+    .argument('<out-url>', 'COG to write (path, file://, s3://)')
+    .option('--compress <method>', `tile compression: ${COMPRESSIONS.join(', ')}`, choiceOption('--compress', COMPRESSIONS), 'deflate')
+    .option('--level <n>', 'compression level (DEFLATE 1-9, default 6; ZSTD 1-22, default 9)', intOption('--level', 1, 22))
+    .option('--block <n>', 'tile size in pixels, a multiple of 16', intOption('--block', 16, 4096), 512)
+    .option('--overviews <method>', `overview resampling: ${RESAMPLINGS.join(', ')}`, choiceOption('--overviews', RESAMPLINGS), 'average')
+    .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
+    .action(async (input: string, output: string, flags: TranslateFlags) => {
+      const started = performance.now();
+      const pool = new CodecPool();
+      const progress = progressBar('translate');
+      try {
+        const result = await translate(input, output, {
+          compression: flags.compress,
+          ...(flags.level !== undefined ? { level: flags.level } : {}),
+          blockSize: flags.block,
+          overviews: flags.overviews,
+          bigtiff: flags.bigtiff ? true : 'auto',
+          codecs: pool,
+          onProgress: (f) => progress.update(f),
+        });
+        progress.stop();
+        const levels = result.levels.map(([w, h]) => `${w}×${h}`).join(', ');
+        process.stdout.write(
+          `wrote ${result.url}: ${formatBytes(result.bytes)}, ${result.bigTiff ? 'BigTIFF' : 'classic TIFF'}, levels ${levels}, ` +
+            `${((performance.now() - started) / 1000).toFixed(2)} s\n`,
+        );
+      } finally {
+        progress.stop();
+        await pool.close();
+      }
+    });
+}

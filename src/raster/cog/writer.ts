@@ -1,0 +1,436 @@
+import { randomUUID } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSink, type ByteSink } from '../../storage/index.js';
+import { DataboxError } from '../../errors.js';
+import type { BlockLayout } from '../codecs/index.js';
+import { inThreadCodecs, type CodecRunner } from '../pool/codec-runner.js';
+import { geoKeysForEpsg } from '../crs/index.js';
+import { allocate, bytesOf, dtypeInfo, type TypedArray } from '../dtype.js';
+import { Compression, FieldType, Tag } from '../tiff/tags.js';
+import { encodeIfd, ifdByteSize, type IfdEntry } from './ifd-encoder.js';
+import { levelSizes, resolveCogOptions, type CogOptions, type ResolvedCogOptions } from './options.js';
+import { downsampleInto } from './overview.js';
+
+/**
+ * A Cloud Optimized GeoTIFF writer, written by hand because no maintained JavaScript library writes tiled,
+ * compressed COGs with overviews (geotiff.js writes only uncompressed single-image classic TIFF).
+ *
+ * Tiles arrive in any order, are compressed as they arrive and spooled to a temporary file, so memory holds
+ * only the tiles in flight and, per overview level, the parent tiles still waiting for children. Overviews
+ * are built on the way by halving each finished tile into its parent. `finish()` then writes GDAL's COG
+ * layout: header, GDAL's structural-metadata ghost area, every IFD with its tile index, and the tile data
+ * from the smallest overview to full resolution, each tile framed by a size leader and a repeated trailer.
+ */
+
+const GHOST_BODY =
+  'LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\n' +
+  'BLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n ';
+const GHOST = `GDAL_STRUCTURAL_METADATA_SIZE=${String(GHOST_BODY.length).padStart(6, '0')} bytes\n${GHOST_BODY}`;
+
+const COMPRESSION_TAG = { deflate: Compression.Deflate, lzw: Compression.Lzw, zstd: Compression.Zstd, none: Compression.None };
+const CLASSIC_LIMIT = 2 ** 32 - 1;
+const SINK_CHUNK = 4 * 1024 * 1024;
+
+export class CogWriteError extends DataboxError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_COG_WRITE', message, { cause });
+  }
+}
+
+interface Level {
+  width: number;
+  height: number;
+  across: number;
+  down: number;
+  /** Spool offset and compressed length of every tile, row-major; -1 until written. */
+  spoolOffset: Float64Array;
+  byteCount: Float64Array;
+}
+
+interface PendingParent {
+  pixels: TypedArray;
+  received: number;
+  expected: number;
+}
+
+/** What `finish()` reports. */
+export interface CogWriteResult {
+  url: string;
+  /** File size in bytes. */
+  bytes: number;
+  bigTiff: boolean;
+  /** Sizes of every level, full resolution first. */
+  levels: [number, number][];
+}
+
+export class CogWriter {
+  readonly options: ResolvedCogOptions;
+  readonly levels: Level[];
+  private readonly pending: Map<string, PendingParent>[];
+  private spoolSize = 0;
+  private inFlight = new Set<Promise<void>>();
+  private failed: unknown = undefined;
+  private closed = false;
+
+  private constructor(
+    readonly url: string,
+    options: ResolvedCogOptions,
+    private readonly spool: FileHandle,
+    private readonly spoolPath: string,
+    private readonly codecs: CodecRunner,
+  ) {
+    this.options = options;
+    const b = options.blockSize;
+    this.levels = levelSizes(options.width, options.height, options.overviews).map(([width, height]) => {
+      const across = Math.ceil(width / b);
+      const down = Math.ceil(height / b);
+      return {
+        width,
+        height,
+        across,
+        down,
+        spoolOffset: new Float64Array(across * down).fill(-1),
+        byteCount: new Float64Array(across * down),
+      };
+    });
+    this.pending = this.levels.map(() => new Map());
+  }
+
+  /** Validates the options and opens the temporary spool; nothing is written at `url` before `finish()`. */
+  static async create(url: string, options: CogOptions, runtime: { codecs?: CodecRunner } = {}): Promise<CogWriter> {
+    const resolved = resolveCogOptions(options);
+    if (resolved.epsg !== null) geoKeysForEpsg(resolved.epsg);
+    const spoolPath = join(resolved.tmpDir ?? tmpdir(), `databox-cog-${randomUUID()}.spool`);
+    const spool = await open(spoolPath, 'w+');
+    return new CogWriter(url, resolved, spool, spoolPath, runtime.codecs ?? inThreadCodecs);
+  }
+
+  /** Tiles across and down at full resolution. */
+  get tilesAcross(): number {
+    return this.levels[0]!.across;
+  }
+  get tilesDown(): number {
+    return this.levels[0]!.down;
+  }
+
+  /**
+   * Adds a full-resolution tile: blockSize × blockSize pixels, bands interleaved per pixel, row-major, in
+   * the raster's type. Edge tiles are full-size too; what lies past the image edge is ignored. Tiles may
+   * come in any order and several at once; each must come exactly once.
+   */
+  async writeTile(col: number, row: number, pixels: TypedArray): Promise<void> {
+    const o = this.options;
+    const level = this.levels[0]!;
+    if (this.closed) throw new CogWriteError(`writeTile after finish() or abort() on ${this.url}`);
+    if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= level.across || row >= level.down) {
+      throw new CogWriteError(`Tile ${col},${row} is outside the ${level.across}×${level.down} tile grid of ${this.url}`);
+    }
+    const samples = o.blockSize * o.blockSize * o.bands;
+    if (pixels.length !== samples) {
+      throw new CogWriteError(`Tile ${col},${row} has ${pixels.length} samples; a ${o.blockSize}×${o.blockSize}×${o.bands} tile needs ${samples}`);
+    }
+    if (level.spoolOffset[row * level.across + col] !== -1) {
+      throw new CogWriteError(`Tile ${col},${row} of ${this.url} was written twice`);
+    }
+    level.spoolOffset[row * level.across + col] = -2;
+    const task = this.addTile(0, col, row, pixels);
+    this.inFlight.add(task);
+    try {
+      await task;
+    } catch (err) {
+      this.failed ??= err;
+      throw err;
+    } finally {
+      this.inFlight.delete(task);
+    }
+  }
+
+  private async addTile(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
+    const feed = levelIndex + 1 < this.levels.length ? this.feedParent(levelIndex, col, row, pixels) : undefined;
+    await Promise.all([this.spoolTile(levelIndex, col, row, pixels), feed]);
+  }
+
+  private async feedParent(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
+    const o = this.options;
+    const b = o.blockSize;
+    const child = this.levels[levelIndex]!;
+    const parentLevel = this.levels[levelIndex + 1]!;
+    const pc = col >> 1;
+    const pr = row >> 1;
+    const key = `${pc},${pr}`;
+    const map = this.pending[levelIndex + 1]!;
+    let parent = map.get(key);
+    if (parent === undefined) {
+      const cols = Math.min(2, child.across - 2 * pc);
+      const rows = Math.min(2, child.down - 2 * pr);
+      const buffer = allocate(o.dtype, b * b * o.bands);
+      if (o.nodata !== null) buffer.fill(o.nodata);
+      parent = { pixels: buffer, received: 0, expected: cols * rows };
+      map.set(key, parent);
+    }
+    const validW = Math.min(b, child.width - col * b);
+    const validH = Math.min(b, child.height - row * b);
+    downsampleInto(
+      pixels,
+      parent.pixels,
+      b,
+      o.bands,
+      validW,
+      validH,
+      (col & 1) * (b / 2),
+      (row & 1) * (b / 2),
+      o.overviews,
+      o.nodata,
+      !dtypeInfo(o.dtype).float,
+    );
+    parent.received++;
+    if (parent.received === parent.expected) {
+      map.delete(key);
+      parentLevel.spoolOffset[pr * parentLevel.across + pc] = -2;
+      await this.addTile(levelIndex + 1, pc, pr, parent.pixels);
+    }
+  }
+
+  private layout(col: number, row: number, levelIndex: number): BlockLayout & { level: number } {
+    const o = this.options;
+    const info = dtypeInfo(o.dtype);
+    return {
+      compression: COMPRESSION_TAG[o.compression],
+      predictor: o.predictor ? (info.float ? 3 : 2) : 1,
+      width: o.blockSize,
+      height: o.blockSize,
+      samplesPerPixel: o.bands,
+      bytesPerSample: info.bytes,
+      sampleFormat: info.sampleFormat,
+      littleEndian: true,
+      level: o.level,
+      where: `${this.url}: tile ${col},${row} of level ${levelIndex}`,
+    };
+  }
+
+  private async spoolTile(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
+    const encoded = await this.codecs.encode(bytesOf(pixels), this.layout(col, row, levelIndex));
+    // Reserve the spool range synchronously so concurrent tiles never overlap.
+    const at = this.spoolSize;
+    this.spoolSize += encoded.byteLength;
+    await this.spool.write(encoded, 0, encoded.byteLength, at);
+    const level = this.levels[levelIndex]!;
+    level.spoolOffset[row * level.across + col] = at;
+    level.byteCount[row * level.across + col] = encoded.byteLength;
+  }
+
+  /** Waits for every tile, then writes the COG to its URL. */
+  async finish(): Promise<CogWriteResult> {
+    if (this.closed) throw new CogWriteError(`finish() called twice on ${this.url}`);
+    this.closed = true;
+    let sink: ByteSink | undefined;
+    try {
+      await Promise.all([...this.inFlight]);
+      if (this.failed !== undefined) throw this.failed;
+      this.levels.forEach((level, li) => {
+        const missing = level.spoolOffset.findIndex((v) => v < 0);
+        if (missing >= 0) {
+          const what = li === 0 ? 'was never written' : 'is incomplete (a child tile was never written)';
+          throw new CogWriteError(`Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${li} ${what} in ${this.url}`);
+        }
+      });
+      const plan = this.plan();
+      sink = await openSink(this.url);
+      await this.writeFile(sink, plan);
+      await sink.close();
+      return {
+        url: this.url,
+        bytes: plan.fileSize,
+        bigTiff: plan.bigTiff,
+        levels: this.levels.map((l) => [l.width, l.height]),
+      };
+    } catch (err) {
+      await sink?.abort().catch(() => undefined);
+      throw err;
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  /** Discards everything; nothing is left at the URL or in the temporary directory. */
+  async abort(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    await this.spool.close().catch(() => undefined);
+    await rm(this.spoolPath, { force: true });
+  }
+
+  /** Places the IFDs and the tile data; decides BigTIFF when 'auto'. Plain data, no I/O. */
+  private plan(): FilePlan {
+    const classic = this.planWith(false);
+    const want = this.options.bigtiff;
+    if (want === true) return this.planWith(true);
+    if (classic.fileSize <= CLASSIC_LIMIT) return classic;
+    if (want === false) {
+      throw new CogWriteError(`${this.url} would be ${classic.fileSize} bytes, past classic TIFF's 4 GiB; allow BigTIFF`);
+    }
+    return this.planWith(true);
+  }
+
+  private planWith(bigTiff: boolean): FilePlan {
+    const headerSize = bigTiff ? 16 : 8;
+    let at = headerSize + GHOST.length;
+    at += at % 2;
+    const ifdAt: number[] = [];
+    const sizes = this.levels.map((_, i) => ifdByteSize(this.entries(i, bigTiff, new Float64Array(this.levels[i]!.byteCount.length)), bigTiff));
+    for (const size of sizes) {
+      ifdAt.push(at);
+      at += size + (size % 2);
+    }
+    // Data: smallest overview first, full resolution last, each tile row-major between a leader and a trailer.
+    const tileOffsets = this.levels.map((l) => new Float64Array(l.byteCount.length));
+    for (let li = this.levels.length - 1; li >= 0; li--) {
+      const level = this.levels[li]!;
+      for (let t = 0; t < level.byteCount.length; t++) {
+        tileOffsets[li]![t] = at + 4;
+        at += level.byteCount[t]! + 8;
+      }
+    }
+    return { bigTiff, headerSize, ifdAt, tileOffsets, fileSize: at };
+  }
+
+  private entries(levelIndex: number, bigTiff: boolean, tileOffsets: Float64Array): IfdEntry[] {
+    const o = this.options;
+    const level = this.levels[levelIndex]!;
+    const info = dtypeInfo(o.dtype);
+    const spp = o.bands;
+    const rgb = o.dtype === 'Byte' && spp === 3;
+    const e: IfdEntry[] = [
+      { tag: Tag.ImageWidth, type: FieldType.LONG, values: [level.width] },
+      { tag: Tag.ImageLength, type: FieldType.LONG, values: [level.height] },
+      { tag: Tag.BitsPerSample, type: FieldType.SHORT, values: new Array(spp).fill(info.bytes * 8) },
+      { tag: Tag.Compression, type: FieldType.SHORT, values: [COMPRESSION_TAG[o.compression]] },
+      { tag: Tag.Photometric, type: FieldType.SHORT, values: [rgb ? 2 : 1] },
+      { tag: Tag.SamplesPerPixel, type: FieldType.SHORT, values: [spp] },
+      { tag: Tag.PlanarConfiguration, type: FieldType.SHORT, values: [1] },
+      { tag: Tag.TileWidth, type: FieldType.SHORT, values: [o.blockSize] },
+      { tag: Tag.TileLength, type: FieldType.SHORT, values: [o.blockSize] },
+      { tag: Tag.TileOffsets, type: bigTiff ? FieldType.LONG8 : FieldType.LONG, values: tileOffsets },
+      { tag: Tag.TileByteCounts, type: bigTiff ? FieldType.LONG8 : FieldType.LONG, values: level.byteCount },
+      { tag: Tag.SampleFormat, type: FieldType.SHORT, values: new Array(spp).fill(info.sampleFormat) },
+    ];
+    if (levelIndex > 0) e.push({ tag: Tag.NewSubfileType, type: FieldType.LONG, values: [1] });
+    if (o.predictor) e.push({ tag: Tag.Predictor, type: FieldType.SHORT, values: [info.float ? 3 : 2] });
+    if (spp > 1 && !rgb) e.push({ tag: Tag.ExtraSamples, type: FieldType.SHORT, values: new Array(spp - 1).fill(0) });
+    if (o.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: formatNodata(o.nodata) });
+    if (levelIndex === 0) e.push(...this.georefEntries());
+    return e;
+  }
+
+  private georefEntries(): IfdEntry[] {
+    const { geotransform: gt, epsg } = this.options;
+    const e: IfdEntry[] = [];
+    if (gt !== null) {
+      if (gt[2] === 0 && gt[4] === 0 && gt[5] < 0) {
+        e.push({ tag: Tag.ModelPixelScale, type: FieldType.DOUBLE, values: [gt[1], -gt[5], 0] });
+        e.push({ tag: Tag.ModelTiepoint, type: FieldType.DOUBLE, values: [0, 0, 0, gt[0], gt[3], 0] });
+      } else {
+        e.push({
+          tag: Tag.ModelTransformation,
+          type: FieldType.DOUBLE,
+          values: [gt[1], gt[2], 0, gt[0], gt[4], gt[5], 0, gt[3], 0, 0, 0, 0, 0, 0, 0, 1],
+        });
+      }
+    }
+    if (epsg !== null) {
+      const keys = geoKeysForEpsg(epsg);
+      e.push({ tag: Tag.GeoKeyDirectory, type: FieldType.SHORT, values: keys.directory });
+      if (keys.doubles.length > 0) e.push({ tag: Tag.GeoDoubleParams, type: FieldType.DOUBLE, values: keys.doubles });
+      if (keys.ascii.length > 0) e.push({ tag: Tag.GeoAsciiParams, type: FieldType.ASCII, values: keys.ascii });
+    }
+    return e;
+  }
+
+  private async writeFile(sink: ByteSink, plan: FilePlan): Promise<void> {
+    const out = new ChunkedWriter(sink);
+    const header = new DataView(new ArrayBuffer(plan.headerSize));
+    header.setUint16(0, 0x4949, false);
+    if (plan.bigTiff) {
+      header.setUint16(2, 43, true);
+      header.setUint16(4, 8, true);
+      header.setBigUint64(8, BigInt(plan.ifdAt[0]!), true);
+    } else {
+      header.setUint16(2, 42, true);
+      header.setUint32(4, plan.ifdAt[0]!, true);
+    }
+    await out.write(new Uint8Array(header.buffer));
+    await out.write(new TextEncoder().encode(GHOST));
+    await out.padTo(plan.ifdAt[0]!);
+    for (let li = 0; li < this.levels.length; li++) {
+      const next = plan.ifdAt[li + 1] ?? 0;
+      await out.padTo(plan.ifdAt[li]!);
+      await out.write(encodeIfd(this.entries(li, plan.bigTiff, plan.tileOffsets[li]!), plan.ifdAt[li]!, next, plan.bigTiff));
+    }
+    for (let li = this.levels.length - 1; li >= 0; li--) {
+      const level = this.levels[li]!;
+      for (let t = 0; t < level.byteCount.length; t++) {
+        const n = level.byteCount[t]!;
+        const tile = new Uint8Array(n + 8);
+        const view = new DataView(tile.buffer);
+        view.setUint32(0, n, true);
+        await this.spool.read(tile, 4, n, level.spoolOffset[t]!);
+        // The trailer repeats the tile's last 4 bytes so a reader can detect a tile cut short.
+        tile.copyWithin(n + 4, n, n + 4);
+        if (out.position !== plan.tileOffsets[li]![t]! - 4) {
+          throw new CogWriteError(`internal layout error at tile ${t} of level ${li} of ${this.url}`);
+        }
+        await out.write(tile);
+      }
+    }
+    await out.flush();
+  }
+}
+
+interface FilePlan {
+  bigTiff: boolean;
+  headerSize: number;
+  ifdAt: number[];
+  tileOffsets: Float64Array[];
+  fileSize: number;
+}
+
+/** GDAL_NODATA text, as GDAL writes it. */
+function formatNodata(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Number.POSITIVE_INFINITY) return 'inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-inf';
+  return String(value);
+}
+
+/** Gathers small writes into large chunks for the sink, tracking the file position. */
+class ChunkedWriter {
+  position = 0;
+  private parts: Uint8Array[] = [];
+  private buffered = 0;
+  constructor(private readonly sink: ByteSink) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    this.parts.push(bytes);
+    this.buffered += bytes.byteLength;
+    this.position += bytes.byteLength;
+    if (this.buffered >= SINK_CHUNK) await this.flush();
+  }
+
+  async padTo(offset: number): Promise<void> {
+    if (offset > this.position) await this.write(new Uint8Array(offset - this.position));
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffered === 0) return;
+    const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
+    this.parts = [];
+    this.buffered = 0;
+    await this.sink.write(chunk);
+  }
+}

@@ -1,0 +1,281 @@
+import { openSource, readRanges, type ByteSource } from '../storage/index.js';
+import type { BlockLayout } from './codecs/index.js';
+import { crsFromGeoKeys, type Crs } from './crs/index.js';
+import { allocate, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
+import { RasterRangeError, TiffError } from './errors.js';
+import { geoTransformFromTags, type GeoTransform } from './georef.js';
+import { readTiffStructure } from './tiff/ifd.js';
+import { describeImage, type TiffImage } from './tiff/image.js';
+import { Tag } from './tiff/tags.js';
+import { inThreadCodecs, type CodecRunner } from './pool/codec-runner.js';
+import { batchReads, checkWindow, planBlocks, type BlockRead, type Window } from './window.js';
+
+/** What `databox info --json` prints: everything a user asks of a raster before reading it. */
+export interface RasterInfo {
+  url: string;
+  width: number;
+  height: number;
+  bands: number;
+  /** GDAL's type name. */
+  dtype: DType;
+  /** GDAL order; null when the file is not georeferenced. */
+  geotransform: GeoTransform | null;
+  epsg: number | null;
+  /** PROJ definition of the CRS, EPSG or not; null without a CRS. */
+  proj: string | null;
+  nodata: number | null;
+  /** Block (tile or strip) size [width, height]. */
+  block: [number, number];
+  compression: string;
+  /** Overview sizes, largest first: [[width, height], ...]. */
+  overviews: [number, number][];
+  interleave: 'PIXEL' | 'BAND';
+  tiled: boolean;
+  bigtiff: boolean;
+  predictor: number;
+}
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  /** Where blocks are decoded; @defaultValue this thread (zlib still uses libuv's pool) */
+  codecs?: CodecRunner;
+}
+
+export interface ReadWindowOptions {
+  /** Pixel window at the chosen level; @defaultValue the whole image */
+  window?: Window;
+  /** 0-based bands to read; @defaultValue all */
+  bands?: readonly number[];
+  /** 0 for full resolution, k for the k-th overview (largest first); @defaultValue 0 */
+  level?: number;
+  signal?: AbortSignal;
+}
+
+/** Pixels of a window: one typed array per requested band, row-major. */
+export interface RasterWindow {
+  width: number;
+  height: number;
+  dtype: DType;
+  bands: TypedArray[];
+}
+
+/** Compressed bytes in flight per batch of a window read; bounds memory on huge windows. */
+const BATCH_BYTES = 64 * 1024 * 1024;
+
+/** A GeoTIFF (COG or not) opened by URL: metadata at once, pixels by window. */
+export class GeoTiff {
+  /** Images by resolution: [0] is full resolution, then overviews from largest to smallest. */
+  readonly levels: readonly TiffImage[];
+  readonly geotransform: GeoTransform | null;
+  readonly crs: Crs | null;
+  readonly littleEndian: boolean;
+  readonly bigTiff: boolean;
+
+  private constructor(
+    readonly source: ByteSource,
+    levels: TiffImage[],
+    geotransform: GeoTransform | null,
+    crs: Crs | null,
+    littleEndian: boolean,
+    bigTiff: boolean,
+    private readonly codecs: CodecRunner,
+  ) {
+    this.levels = levels;
+    this.geotransform = geotransform;
+    this.crs = crs;
+    this.littleEndian = littleEndian;
+    this.bigTiff = bigTiff;
+  }
+
+  /** Opens a GeoTIFF from a URL (`/path`, `file://`, `http(s)://`, `s3://`) or an open ByteSource. */
+  static async open(target: string | ByteSource, options: OpenOptions = {}): Promise<GeoTiff> {
+    const source = typeof target === 'string' ? openSource(target) : target;
+    try {
+      const structure = await readTiffStructure(source, options);
+      const images = structure.ifds.map((ifd) => describeImage(source.url, ifd));
+      const main = images.find((im) => (im.subfileType & 5) === 0) ?? images[0]!;
+      const overviews = images
+        .filter((im) => im !== main && (im.subfileType & 1) === 1 && (im.subfileType & 4) === 0)
+        .filter((im) => im.samplesPerPixel === main.samplesPerPixel && im.dtype === main.dtype && im.width < main.width)
+        .sort((a, b) => b.width - a.width);
+      const gt = geoTransformFromTags(source.url, main.tags);
+      const directory = main.tags.get(Tag.GeoKeyDirectory);
+      const doubles = main.tags.get(Tag.GeoDoubleParams);
+      const ascii = main.tags.get(Tag.GeoAsciiParams);
+      const crs =
+        directory instanceof Float64Array
+          ? crsFromGeoKeys(
+              {
+                directory,
+                ...(doubles instanceof Float64Array ? { doubles } : {}),
+                ...(typeof ascii === 'string' ? { ascii } : {}),
+              },
+              source.url,
+            )
+          : null;
+      return new GeoTiff(source, [main, ...overviews], gt, crs, structure.littleEndian, structure.bigTiff, options.codecs ?? inThreadCodecs);
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return this.source.url;
+  }
+  get main(): TiffImage {
+    return this.levels[0]!;
+  }
+  get width(): number {
+    return this.main.width;
+  }
+  get height(): number {
+    return this.main.height;
+  }
+  get bands(): number {
+    return this.main.samplesPerPixel;
+  }
+  get dtype(): DType {
+    return this.main.dtype;
+  }
+  get nodata(): number | null {
+    return this.main.nodata;
+  }
+
+  info(): RasterInfo {
+    const m = this.main;
+    return {
+      url: this.url,
+      width: m.width,
+      height: m.height,
+      bands: m.samplesPerPixel,
+      dtype: m.dtype,
+      geotransform: this.geotransform,
+      epsg: this.crs?.epsg ?? null,
+      proj: this.crs?.proj ?? null,
+      nodata: m.nodata,
+      block: [m.blockWidth, m.blockHeight],
+      compression: m.compressionName,
+      overviews: this.levels.slice(1).map((o) => [o.width, o.height]),
+      interleave: m.planar === 2 ? 'BAND' : 'PIXEL',
+      tiled: m.tiled,
+      bigtiff: this.bigTiff,
+      predictor: m.predictor,
+    };
+  }
+
+  /** The image of a level, 0 being full resolution. */
+  level(level: number): TiffImage {
+    const image = this.levels[level];
+    if (image === undefined) {
+      throw new RasterRangeError(`Level ${level} does not exist in ${this.url}: it has levels 0..${this.levels.length - 1}`);
+    }
+    return image;
+  }
+
+  /** Reads a window of chosen bands at a chosen level, fetching only the blocks it covers. */
+  async readWindow(options: ReadWindowOptions = {}): Promise<RasterWindow> {
+    const image = this.level(options.level ?? 0);
+    const window = options.window ?? { x: 0, y: 0, width: image.width, height: image.height };
+    checkWindow(window, image.width, image.height, this.url);
+    const bands = options.bands ?? Array.from({ length: image.samplesPerPixel }, (_, i) => i);
+    for (const b of bands) {
+      if (!Number.isInteger(b) || b < 0 || b >= image.samplesPerPixel) {
+        throw new RasterRangeError(`Band ${b} does not exist in ${this.url}: it has bands 0..${image.samplesPerPixel - 1}`);
+      }
+    }
+    const out = bands.map(() => allocate(image.dtype, window.width * window.height));
+    const fill = image.nodata ?? 0;
+    const plan = planBlocks(image, window, bands);
+    for (const batch of batchReads(plan, BATCH_BYTES)) {
+      options.signal?.throwIfAborted();
+      const present = batch.filter((r) => r.length > 0);
+      for (const r of batch) if (r.length === 0) fillRegion(out, bands, window, r, fill);
+      const blobs = await readRanges(
+        this.source,
+        present.map((r) => ({ offset: r.offset, length: r.length })),
+        options.signal ? { signal: options.signal } : {},
+      );
+      await Promise.all(
+        present.map(async (r, i) => {
+          const blob = blobs[i]!;
+          if (blob.byteLength < r.length) {
+            throw new TiffError(this.url, `file is truncated: block ${r.col},${r.row} of level ${options.level ?? 0} needs bytes ${r.offset}..${r.offset + r.length}`);
+          }
+          const decoded = await this.codecs.decode(blob, this.layoutOf(image, r));
+          copyBlock(image, r, viewAs(image.dtype, decoded), out, bands, window);
+        }),
+      );
+    }
+    return { width: window.width, height: window.height, dtype: image.dtype, bands: out };
+  }
+
+  /** How a block is encoded, for the codecs. */
+  layoutOf(image: TiffImage, r: Pick<BlockRead, 'col' | 'row'>): BlockLayout {
+    const rows = image.tiled ? image.blockHeight : Math.min(image.blockHeight, image.height - r.row * image.blockHeight);
+    return {
+      compression: image.compression,
+      predictor: image.predictor,
+      width: image.blockWidth,
+      height: rows,
+      samplesPerPixel: image.planar === 2 ? 1 : image.samplesPerPixel,
+      bytesPerSample: dtypeInfo(image.dtype).bytes,
+      sampleFormat: dtypeInfo(image.dtype).sampleFormat,
+      littleEndian: this.littleEndian,
+      photometric: image.photometric,
+      ...(image.jpegTables ? { jpegTables: image.jpegTables } : {}),
+      ...(image.lercParameters ? { lercParameters: image.lercParameters } : {}),
+      where: `${this.url}: ${image.tiled ? 'tile' : 'strip'} ${r.col},${r.row} of IFD ${image.ifdIndex}`,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+}
+
+/** Opens a GeoTIFF; see {@link GeoTiff.open}. */
+export function openGeoTiff(target: string | ByteSource, options: OpenOptions = {}): Promise<GeoTiff> {
+  return GeoTiff.open(target, options);
+}
+
+function fillRegion(out: TypedArray[], bands: readonly number[], window: Window, r: BlockRead, value: number): void {
+  bands.forEach((band, i) => {
+    if (r.plane >= 0 && r.plane !== band) return;
+    const dst = out[i]!;
+    for (let y = r.y0; y < r.y1; y++) {
+      const start = (y - window.y) * window.width + (r.x0 - window.x);
+      dst.fill(value, start, start + (r.x1 - r.x0));
+    }
+  });
+}
+
+/** Copies the part of a decoded block that falls in the window into the output bands. */
+function copyBlock(
+  image: TiffImage,
+  r: BlockRead,
+  src: TypedArray,
+  out: TypedArray[],
+  bands: readonly number[],
+  window: Window,
+): void {
+  const bw = image.blockWidth;
+  const bx = r.col * image.blockWidth;
+  const by = r.row * image.blockHeight;
+  const w = r.x1 - r.x0;
+  const spp = image.planar === 2 ? 1 : image.samplesPerPixel;
+  bands.forEach((band, i) => {
+    if (r.plane >= 0 && r.plane !== band) return;
+    const sample = r.plane >= 0 ? 0 : band;
+    const dst = out[i]!;
+    for (let y = r.y0; y < r.y1; y++) {
+      const d = (y - window.y) * window.width + (r.x0 - window.x);
+      const s = ((y - by) * bw + (r.x0 - bx)) * spp + sample;
+      if (spp === 1) {
+        dst.set(src.subarray(s, s + w), d);
+      } else {
+        for (let k = 0; k < w; k++) dst[d + k] = src[s + k * spp]!;
+      }
+    }
+  });
+}

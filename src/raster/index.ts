@@ -1,0 +1,24 @@
+/** The raster library: GeoTIFF/COG reading and writing. It knows nothing of scheduling. */
+export { GeoTiff, openGeoTiff, type OpenOptions, type RasterInfo, type RasterWindow, type ReadWindowOptions } from './geotiff.js';
+export { CogWriter, CogWriteError, type CogWriteResult } from './cog/writer.js';
+export {
+  COMPRESSIONS,
+  RESAMPLINGS,
+  CogOptionsError,
+  levelSizes,
+  resolveCogOptions,
+  type CogCompression,
+  type CogOptions,
+  type OverviewResampling,
+  type ResolvedCogOptions,
+} from './cog/options.js';
+export { translate, type TranslateOptions } from './translate.js';
+export { cutTile } from './tiles.js';
+export { DTYPES, allocate, bytesOf, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
+export { IDENTITY_GEOTRANSFORM, type GeoTransform } from './georef.js';
+export { RasterRangeError, TiffError, TiffUnsupportedError } from './errors.js';
+export { checkWindow, planBlocks, type BlockRead, type Window } from './window.js';
+export type { TiffImage } from './tiff/image.js';
+export type { Crs } from './crs/index.js';
+export { CodecPool, CodecPoolError } from './pool/codec-pool.js';
+export { inThreadCodecs, type CodecRunner } from './pool/codec-runner.js';

@@ -1,0 +1,116 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DataboxError } from '../../errors.js';
+import type { BlockLayout } from '../codecs/index.js';
+import type { CodecRunner } from './codec-runner.js';
+import type { PoolRequest, PoolResponse } from './messages.js';
+
+/** A block codec failure reported by a pool thread, with the original error's code. */
+export class CodecPoolError extends DataboxError {}
+
+interface Job {
+  request: PoolRequest;
+  transfer: ArrayBuffer[];
+  resolve: (data: Uint8Array) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+}
+
+/**
+ * Worker threads that compress and decompress blocks, so DEFLATE, LZW, ZSTD and the predictors use every
+ * core while the main thread does I/O. Threads are referenced only while busy, so an idle pool never keeps
+ * the process alive; `close()` ends them.
+ */
+export class CodecPool implements CodecRunner {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number = availableParallelism()) {
+    if (!Number.isInteger(size) || size < 1) throw new DataboxError('ERR_OPTIONS', `CodecPool size must be a positive integer (got ${size})`);
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    // Under the TypeScript sources (tests) the worker needs tsx to load; the build runs plain JavaScript.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSource ? './codec-worker.ts' : './codec-worker.js', import.meta.url);
+    const worker = new Worker(url, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+    worker.unref();
+    const slot: Slot = { worker, job: undefined };
+    worker.on('message', (msg: PoolResponse) => this.settle(slot, msg));
+    worker.on('error', (err) => this.crash(slot, err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.crash(slot, new DataboxError('ERR_CODEC_POOL', `codec pool thread exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  decode(data: Uint8Array, layout: BlockLayout): Promise<Uint8Array> {
+    // Copy out of a possibly larger buffer (a coalesced range) so only this block crosses threads.
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    return this.submit({ id: this.nextId++, op: 'decode', data: own, layout }, [own.buffer as ArrayBuffer]);
+  }
+
+  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }): Promise<Uint8Array> {
+    const copy = samples.slice();
+    return this.submit({ id: this.nextId++, op: 'encode', data: copy, layout }, [copy.buffer as ArrayBuffer]);
+  }
+
+  private submit(request: PoolRequest, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new DataboxError('ERR_CODEC_POOL', 'codec pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, transfer, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job !== undefined) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.request, job.transfer);
+    }
+  }
+
+  private settle(slot: Slot, msg: PoolResponse): void {
+    const job = slot.job;
+    slot.job = undefined;
+    slot.worker.unref();
+    if (job !== undefined) {
+      if (msg.ok) job.resolve(msg.data);
+      else job.reject(new CodecPoolError(msg.error.code, msg.error.message));
+    }
+    this.pump();
+  }
+
+  private crash(slot: Slot, err: unknown): void {
+    const job = slot.job;
+    slot.job = undefined;
+    job?.reject(err);
+    if (this.closed) return;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) {
+      slot.worker.removeAllListeners();
+      void slot.worker.terminate();
+      this.slots[index] = this.spawn();
+    }
+    this.pump();
+  }
+
+  /** Ends the threads; queued blocks are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new DataboxError('ERR_CODEC_POOL', 'codec pool closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,15 @@
+import { decodeBlock, encodeBlock, type BlockLayout } from '../codecs/index.js';
+
+/** Where blocks get compressed and decompressed: in this thread (the default) or in a worker pool. */
+export interface CodecRunner {
+  /** Decodes one block to little-endian samples; see `decodeBlock`. */
+  decode(data: Uint8Array, layout: BlockLayout): Promise<Uint8Array>;
+  /** Encodes little-endian samples; see `encodeBlock`. The caller may reuse `samples` afterwards. */
+  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }): Promise<Uint8Array>;
+}
+
+/** Runs codecs on this thread; zlib's asynchronous calls still spread over libuv's thread pool. */
+export const inThreadCodecs: CodecRunner = {
+  decode: decodeBlock,
+  encode: encodeBlock,
+};

@@ -1,0 +1,24 @@
+import { parentPort } from 'node:worker_threads';
+import { decodeBlockSync, encodeBlockSync } from '../codecs/index.js';
+import type { PoolRequest, PoolResponse } from './messages.js';
+
+/** A codec pool thread: runs one block at a time, synchronously, and hands the bytes back without copying. */
+const port = parentPort;
+if (port === null) throw new Error('codec-worker.js must run as a worker thread');
+
+port.on('message', (msg: PoolRequest) => {
+  let reply: PoolResponse;
+  try {
+    const result = msg.op === 'decode' ? decodeBlockSync(msg.data, msg.layout) : encodeBlockSync(msg.data, msg.layout);
+    reply = { id: msg.id, ok: true, data: result };
+    port.postMessage(reply, [result.buffer as ArrayBuffer]);
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    reply = {
+      id: msg.id,
+      ok: false,
+      error: { name: e.name, message: e.message, code: (e as { code?: string }).code ?? 'ERR_CODEC' },
+    };
+    port.postMessage(reply);
+  }
+});

@@ -1,0 +1,11 @@
+import type { BlockLayout } from '../codecs/index.js';
+
+/** A block sent to a codec pool thread. */
+export type PoolRequest =
+  | { id: number; op: 'decode'; data: Uint8Array; layout: BlockLayout }
+  | { id: number; op: 'encode'; data: Uint8Array; layout: BlockLayout & { level?: number } };
+
+/** The answer from a codec pool thread. */
+export type PoolResponse =
+  | { id: number; ok: true; data: Uint8Array }
+  | { id: number; ok: false; error: { name: string; message: string; code: string } };

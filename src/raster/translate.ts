@@ -1,0 +1,61 @@
+import { CogWriter, type CogWriteResult } from './cog/writer.js';
+import type { CogOptions } from './cog/options.js';
+import { GeoTiff, type RasterWindow } from './geotiff.js';
+import { cutTile } from './tiles.js';
+import type { CodecRunner } from './pool/codec-runner.js';
+
+/** Encoding choices for {@link translate}; the shape, type and georeferencing come from the input. */
+export type TranslateOptions = Pick<CogOptions, 'compression' | 'level' | 'blockSize' | 'overviews' | 'bigtiff' | 'predictor' | 'tmpDir'> & {
+  /** Called after each row of tiles with the fraction done (0..1). */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+  /** Where blocks are decoded and encoded; @defaultValue this thread */
+  codecs?: CodecRunner;
+};
+
+/**
+ * Any readable GeoTIFF in, a COG out, pixels unchanged. Streams by rows of tiles: the next row is read
+ * while the current one is compressed, so memory holds about two rows of tiles.
+ */
+export async function translate(input: string, output: string, options: TranslateOptions = {}): Promise<CogWriteResult> {
+  const { onProgress, signal, codecs, ...encoding } = options;
+  const src = await GeoTiff.open(input, { ...(signal ? { signal } : {}), ...(codecs ? { codecs } : {}) });
+  try {
+    const writer = await CogWriter.create(output, {
+      ...encoding,
+      width: src.width,
+      height: src.height,
+      bands: src.bands,
+      dtype: src.dtype,
+      geotransform: src.geotransform,
+      epsg: src.crs?.epsg ?? null,
+      nodata: src.nodata,
+    }, codecs ? { codecs } : {});
+    try {
+      const b = writer.options.blockSize;
+      const readRow = (row: number): Promise<RasterWindow> =>
+        src.readWindow({
+          window: { x: 0, y: row * b, width: src.width, height: Math.min(b, src.height - row * b) },
+          ...(signal ? { signal } : {}),
+        });
+      let next = readRow(0);
+      for (let row = 0; row < writer.tilesDown; row++) {
+        const strip = await next;
+        if (row + 1 < writer.tilesDown) next = readRow(row + 1);
+        const fill = src.nodata ?? 0;
+        await Promise.all(
+          Array.from({ length: writer.tilesAcross }, (_, col) =>
+            writer.writeTile(col, row, cutTile(strip.bands, strip.width, strip.height, col, b, src.dtype, fill)),
+          ),
+        );
+        onProgress?.((row + 1) / writer.tilesDown);
+      }
+      return await writer.finish();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  } finally {
+    await src.close();
+  }
+}

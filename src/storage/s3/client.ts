@@ -1,0 +1,69 @@
+import { S3Client } from '@aws-sdk/client-s3';
+
+import { readEnv } from '../../env.js';
+import type { ResolvedS3Options } from '../options.js';
+
+/** The settings that make two S3 clients interchangeable; sources with equal settings share one. */
+interface ClientSettings {
+  endpoint: string | undefined;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+}
+
+const clients = new Map<string, S3Client>();
+
+/**
+ * The S3 client for these options: the caller's own, or one shared per settings per process, so
+ * that hundreds of COG sources reuse one keep-alive connection pool. Explicit options win over the
+ * environment (`readEnv()`), read at the moment of first use.
+ */
+export function s3ClientFor(options: ResolvedS3Options): S3Client {
+  if (options.client !== undefined) return options.client;
+  const settings = resolveSettings(options);
+  const key = JSON.stringify(settings);
+  let client = clients.get(key);
+  if (client === undefined) {
+    client = createClient(settings);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/** Destroys the shared clients and their idle sockets; the next source creates fresh ones. */
+export function closeSharedS3Clients(): void {
+  for (const client of clients.values()) client.destroy();
+  clients.clear();
+}
+
+function resolveSettings(options: ResolvedS3Options): ClientSettings {
+  const env = readEnv();
+  const envCredentials =
+    env.awsAccessKeyId !== undefined && env.awsSecretAccessKey !== undefined
+      ? {
+          accessKeyId: env.awsAccessKeyId,
+          secretAccessKey: env.awsSecretAccessKey,
+          ...(env.awsSessionToken === undefined ? {} : { sessionToken: env.awsSessionToken }),
+        }
+      : undefined;
+  return {
+    endpoint: options.endpoint ?? env.s3Endpoint,
+    region: options.region ?? env.awsRegion,
+    credentials: options.credentials ?? envCredentials,
+  };
+}
+
+function createClient(settings: ClientSettings): S3Client {
+  const custom = settings.endpoint !== undefined;
+  return new S3Client({
+    region: settings.region,
+    ...(custom ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
+    // Without explicit credentials the SDK's default chain (profiles, instance roles) applies.
+    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    // Our retry loop owns retries, so S3 and HTTP share one policy, one AbortSignal and typed errors.
+    maxAttempts: 1,
+    // S3-compatible stores (MinIO, Ceph, OBS) lag behind AWS on the newer integrity checksums.
+    requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    // A CRC over every tile read buys little over TCP's and TLS's own checks, and ranged GETs cannot be checked anyway.
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

@@ -1,0 +1,99 @@
+import type { Readable } from 'node:stream';
+
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+import { StorageError } from '../errors.js';
+import type { ResolvedRemoteOptions } from '../options.js';
+import { assertValidRange, parseContentRange, rangeHeader } from '../range.js';
+import { readBodyWindow } from '../read-body.js';
+import { timedAttempt, withRetry } from '../retry.js';
+import { SharedValue } from '../shared-task.js';
+import { emptyStats, type SourceStats, type StorageSource } from '../stats.js';
+import type { ReadOptions } from '../types.js';
+import { s3ClientFor } from './client.js';
+import { isInvalidRange, s3Error } from './errors.js';
+
+/** One S3 object, read with ranged GetObject calls; its size from HeadObject or any ranged GET. */
+export class S3Source implements StorageSource {
+  readonly stats: SourceStats = emptyStats();
+  private readonly objectSize = new SharedValue((signal) => this.fetchSize(signal));
+
+  constructor(
+    readonly url: string,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly options: ResolvedRemoteOptions,
+    private readonly client: S3Client = s3ClientFor(options.s3),
+  ) {}
+
+  size(options: ReadOptions = {}): Promise<number> {
+    return this.objectSize.get(options.signal);
+  }
+
+  async read(offset: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
+    assertValidRange(this.url, offset, length);
+    options.signal?.throwIfAborted();
+    let wanted = length;
+    const known = this.objectSize.known;
+    if (known !== undefined) wanted = Math.max(0, Math.min(length, known - offset));
+    if (wanted === 0) return new Uint8Array(0);
+    return withRetry(this.url, this.options.retry, options.signal, () =>
+      this.attempt(options.signal, (signal) => this.rangeGet(offset, wanted, signal)),
+    );
+  }
+
+  async close(): Promise<void> {
+    // The client is shared (or the caller's); `closeSharedConnections()` closes the shared ones.
+  }
+
+  private fetchSize(signal: AbortSignal): Promise<number> {
+    return withRetry(this.url, this.options.retry, signal, () =>
+      this.attempt(signal, async (s) => {
+        this.stats.requests++;
+        const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: s });
+        if (head.ContentLength === undefined) {
+          throw new StorageError('ERR_STORAGE', this.url, `S3 HeadObject returned no ContentLength: ${this.url}`);
+        }
+        return head.ContentLength;
+      }),
+    );
+  }
+
+  private async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
+    this.stats.requests++;
+    let response;
+    try {
+      response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: rangeHeader(offset, length) }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      // Past the end: the ByteSource contract says clip, so this is an empty read, not an error.
+      if (isInvalidRange(err)) return new Uint8Array(0);
+      throw err;
+    }
+    const body = response.Body as Readable | undefined;
+    if (body === undefined) return new Uint8Array(0);
+    const contentRange = parseContentRange(response.ContentRange);
+    if (contentRange?.total !== undefined) this.objectSize.set(contentRange.total);
+    // No Content-Range means the whole object came back (a store that ignored Range): skip to the offset.
+    const start = contentRange?.start ?? 0;
+    if (start > offset) {
+      body.destroy();
+      throw new StorageError('ERR_STORAGE', this.url, `S3 answered Range from ${offset} with ${response.ContentRange}: ${this.url}`);
+    }
+    return readBodyWindow(body, {
+      skip: offset - start,
+      take: length,
+      signal,
+      expectedBytes: response.ContentLength,
+      onBytes: (n) => {
+        this.stats.bytes += n;
+      },
+    });
+  }
+
+  private attempt<T>(signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return timedAttempt(this.url, this.options.timeoutMs, signal, run, s3Error);
+  }
+}

@@ -1,0 +1,126 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { CONFORMANCE, EXPECTED, L8_NIR, L8_RED, tempDir } from '../helpers/fixtures.js';
+import { gdalProbe, hasGdal } from '../helpers/gdal.js';
+
+const tmp = tempDir('cli');
+afterAll(() => tmp.remove());
+
+describe('databox info', () => {
+  it('--json prints every metadata key GDAL would report', async () => {
+    const r = await runCli(['info', '--json', join(CONFORMANCE, 'u16_cog_overviews.tif')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    const want = EXPECTED['u16_cog_overviews.tif']!;
+    expect(info).toMatchObject({
+      width: want.width,
+      height: want.height,
+      bands: 1,
+      dtype: 'UInt16',
+      epsg: 31985,
+      nodata: null,
+      block: [256, 256],
+      compression: 'DEFLATE',
+      overviews: [[588, 608], [294, 304], [147, 152]],
+    });
+    expect(info.geotransform).toHaveLength(6);
+    expect(info.proj).toMatch(/\+proj=utm \+zone=25 \+south/);
+  });
+
+  it('prints a readable summary without --json', async () => {
+    const r = await runCli(['info', join(CONFORMANCE, 'i16_deflate_pixelinterleave.tif')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Size: 294 × 304, 3 bands of Int16');
+    expect(r.stdout).toContain('Nodata: -32768');
+  });
+
+  it('reports a missing file in one line, with no stack trace', async () => {
+    const r = await runCli(['info', join(tmp.dir, 'missing.tif')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^databox: .*missing\.tif/);
+  });
+
+  it('reports a file that is not a TIFF in one line', async () => {
+    const path = join(tmp.dir, 'notes.txt');
+    writeFileSync(path, 'these are not pixels\n');
+    const r = await runCli(['info', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^databox: .*notes\.txt: not a TIFF/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('databox translate', () => {
+  it.skipIf(!hasGdal)('turns a striped LZW file into a COG GDAL validates, pixels unchanged', async () => {
+    const out = join(tmp.dir, 'translated.tif');
+    const r = await runCli(['translate', join(CONFORMANCE, 'u16_lzw_pred2_strips.tif'), out, '--block', '128', '--compress', 'zstd']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*translated\.tif: .*classic TIFF, levels 294×304, 147×152/);
+    const g = gdalProbe(out);
+    expect(g.cog_errors).toEqual([]);
+    expect(g.compression).toBe('ZSTD');
+    expect(g.sha256).toEqual(EXPECTED['u16_lzw_pred2_strips.tif']!.pixels.map((p) => p.sha256_le));
+    expect(g.epsg).toBe(31985);
+    expect(g.nodata).toBe(0);
+  });
+
+  it('rejects a bad option value in one line that names it', async () => {
+    const r = await runCli(['translate', 'a.tif', 'b.tif', '--compress', 'jpeg2000']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--compress must be one of deflate, lzw, zstd, none \(got "jpeg2000"\)/);
+    const r2 = await runCli(['translate', 'a.tif', 'b.tif', '--block', '100']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/blockSize must be a multiple of 16 \(got 100\)|multiple of 16/);
+  });
+});
+
+describe('databox ndvi', () => {
+  it.skipIf(!hasGdal)('writes (NIR - Red) / (NIR + Red) of the real Landsat 8 crop as a Float32 COG', async () => {
+    const out = join(tmp.dir, 'ndvi.tif');
+    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', L8_NIR, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/41 × 41 pixels, Float32, EPSG:32632/);
+
+    const redDir = join(tmp.dir, 'red');
+    const nirDir = join(tmp.dir, 'nir');
+    const outDir = join(tmp.dir, 'ndvi');
+    const red = gdalProbe(L8_RED, redDir);
+    gdalProbe(L8_NIR, nirDir);
+    const g = gdalProbe(out, outDir);
+    expect(g.cog_errors).toEqual([]);
+    expect(g.epsg).toBe(32632);
+    expect(g.geotransform).toEqual(red.geotransform);
+    expect(g.nodata).toBe('nan');
+    const rv = new Int16Array(readFileSync(join(redDir, 'band0.bin')).buffer.slice(0));
+    const nv = new Int16Array(readFileSync(join(nirDir, 'band0.bin')).buffer.slice(0));
+    const ov = new Float32Array(readFileSync(join(outDir, 'band0.bin')).buffer.slice(0));
+    for (let i = 0; i < ov.length; i++) {
+      const [a, b] = [rv[i]!, nv[i]!];
+      if (a === -32768 || b === -32768 || a + b === 0) expect(ov[i]).toBeNaN();
+      else expect(ov[i]).toBeCloseTo((b - a) / (b + a), 6);
+    }
+  });
+
+  it.skipIf(!hasGdal)('--dtype int16 stores NDVI × 10000 with nodata -32768', async () => {
+    const out = join(tmp.dir, 'ndvi16.tif');
+    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', L8_NIR, '--out', out, '--dtype', 'int16']);
+    expect(r.code).toBe(0);
+    const g = gdalProbe(out);
+    expect(g.dtype).toBe('Int16');
+    expect(g.nodata).toBe(-32768);
+    expect(g.cog_errors).toEqual([]);
+  });
+
+  it('refuses bands of different sizes, naming both', async () => {
+    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', join(CONFORMANCE, 'u8_deflate_tiled256.tif'), '--out', join(tmp.dir, 'x.tif')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Red .*B4\.TIF is 41×41 but NIR .*u8_deflate_tiled256\.tif is 294×304/);
+  });
+});
+
