@@ -1,4 +1,4 @@
-import type { ResolvedCacheOptions } from './options.js';
+import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './options.js';
 import { assertValidRange } from './range.js';
 import { SharedTask } from './shared-task.js';
 import type { SourceStats, StorageSource } from './stats.js';
@@ -33,10 +33,15 @@ export class CachedSource implements StorageSource {
   /** First block index known to lie wholly past the end of the object. */
   private endBlock = Number.POSITIVE_INFINITY;
 
+  private readonly options: ResolvedCacheOptions;
+
+  /** @throws InvalidStorageOptionError when an option is out of range. */
   constructor(
     readonly inner: ByteSource & Partial<Pick<StorageSource, 'stats'>>,
-    private readonly options: ResolvedCacheOptions,
-  ) {}
+    options: CacheOptions = {},
+  ) {
+    this.options = resolveCacheOptions(options);
+  }
 
   get url(): string {
     return this.inner.url;

@@ -143,7 +143,7 @@ const cacheSchema = z.strictObject(
 const s3Schema = z.strictObject(
   {
     client: z.custom<S3Client>((v) => typeof v === 'object' && v !== null, 'must be an S3Client').optional(),
-    endpoint: z.url('must be an absolute URL such as http://127.0.0.1:9000').optional(),
+    endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:9000' }).optional(),
     region: z.string('must be a region name').min(1, 'must be a region name').optional(),
     credentials: z
       .object(

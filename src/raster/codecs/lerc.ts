@@ -11,8 +11,9 @@ import { zstdDecompress } from './zstd.js';
  * - one band with `samplesPerPixel` values per pixel (LERC "depth"), pixel-interleaved;
  * - 8-bit RGBA-like blocks whose last sample is an all-0/255 alpha: the alpha is the LERC validity mask
  *   and the blob holds one value fewer per pixel (we rebuild alpha as 255 × mask);
- * - float blocks: invalid (masked) pixels are NaN; GDAL ≥ 3.? writes multi-sample float blocks with
- *   NaN in only some samples as `samplesPerPixel` bands with a mask each, which we interleave.
+ * - float blocks: invalid (masked) pixels are NaN; libtiff built on liblerc ≥ 3 writes multi-sample
+ *   float blocks whose NaNs differ between samples as `samplesPerPixel` bands with a mask each, which
+ *   we interleave.
  *
  * The LercParameters tag may say the blob is further wrapped in DEFLATE or ZSTD. The blob's values are
  * in host order of the writer, and libtiff byte-swaps them like raw samples in big-endian files, so the
@@ -23,8 +24,9 @@ import { zstdDecompress } from './zstd.js';
 function lercDataType(layout: BlockLayout): number {
   const { sampleFormat: sf, bytesPerSample: bps } = layout;
   if (sf === 3) return bps === 4 ? 6 : bps === 8 ? 7 : -1;
-  const signed = sf === 2 ? 0 : 1;
-  return bps === 1 ? 1 - signed : bps === 2 ? 3 - signed : bps === 4 ? 5 - signed : -1;
+  // Signed types take the even codes (int8 0, int16 2, int32 4), unsigned the odd ones.
+  const unsigned = sf === 2 ? 0 : 1;
+  return bps === 1 ? unsigned : bps === 2 ? 2 + unsigned : bps === 4 ? 4 + unsigned : -1;
 }
 
 const LERC_TYPE_NAMES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'];

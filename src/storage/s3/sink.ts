@@ -8,8 +8,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+import { messageOf } from '../../errors.js';
 import { StorageError } from '../errors.js';
-import { errorSummary } from '../network.js';
 import type { ResolvedSinkOptions } from '../options.js';
 import { timedAttempt, withRetry } from '../retry.js';
 import type { ByteSink } from '../types.js';
@@ -119,7 +119,7 @@ export class S3Sink implements ByteSink {
       // The object was never completed, so the URL is as it was; only stored parts may linger, and a
       // bucket lifecycle rule (AbortIncompleteMultipartUpload) is the backstop for those.
       this.options.onWarning(
-        `Could not abort multipart upload ${uploadId} of ${this.url} (${errorSummary(err)}); its parts may linger until a lifecycle rule removes them`,
+        `Could not abort multipart upload ${uploadId} of ${this.url}; its parts may linger until a lifecycle rule removes them. Cause: ${messageOf(err)}`,
       );
     }
   }

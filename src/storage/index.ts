@@ -1,0 +1,42 @@
+/**
+ * Byte storage by URL: the one way the rest of DataboxMR reads and writes bytes.
+ *
+ * `openSource` reads byte ranges of local files, HTTP(S) resources and S3 objects through the same
+ * interface; `openSink` writes files and S3 objects atomically; `readRanges` fetches many ranges with
+ * few requests. Failures come out as typed errors that name the URL, retryable ones marked.
+ */
+export type { ByteRange, ByteSink, ByteSource, ReadOptions } from './types.js';
+export type { SourceStats, StorageSource } from './stats.js';
+export type {
+  CacheOptions,
+  RangesOptions,
+  RemoteOptions,
+  RetryOptions,
+  S3Options,
+  SinkOptions,
+  SourceOptions,
+} from './options.js';
+export { MIN_PART_SIZE_BYTES, storageDefaults } from './options.js';
+
+export { closeSharedConnections, openSink, openSource, readAll, writeAll } from './open.js';
+export { planCoalescedReads, readRanges, type MergedRead } from './coalesce.js';
+export { parseStorageUrl, type StorageLocation } from './url.js';
+
+export {
+  InvalidRangeError,
+  InvalidStorageOptionError,
+  ReadOnlyStorageError,
+  StorageError,
+  StorageForbiddenError,
+  StorageNotFoundError,
+  StorageTransientError,
+  SUPPORTED_SCHEMES,
+  UnsupportedUrlError,
+} from './errors.js';
+
+export { CachedSource, type CacheStats } from './cached-source.js';
+export { FileSink } from './file/sink.js';
+export { FileSource } from './file/source.js';
+export { HttpSource } from './http/source.js';
+export { S3Sink } from './s3/sink.js';
+export { S3Source } from './s3/source.js';
