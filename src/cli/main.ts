@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { DataboxError, messageOf } from '../errors.js';
+import { closeSharedConnections } from '../storage/index.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
 import { registerTranslate } from './commands/translate.js';
@@ -30,6 +31,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`databox: ${messageOf(err)}\n`);
     if (!(err instanceof DataboxError) && process.env.DATABOX_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return err instanceof DataboxError ? 1 : 2;
+  } finally {
+    // Kept-alive HTTP connections and S3 clients would hold the process open after the work is done.
+    await closeSharedConnections();
   }
 }
 

@@ -11,6 +11,18 @@ export function intOption(name: string, min: number, max: number): (value: strin
   };
 }
 
+/** A tile size: a multiple of 16, as TIFF requires of tiles. */
+export function blockOption(name: string): (value: string) => number {
+  const int = intOption(name, 16, 4096);
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n % 16 !== 0) {
+      throw new InvalidArgumentError(`${name} must be a multiple of 16 from 16 to 4096 (got "${value}").`);
+    }
+    return int(value);
+  };
+}
+
 export function choiceOption<T extends string>(name: string, choices: readonly T[]): (value: string) => T {
   return (value: string) => {
     if (!(choices as readonly string[]).includes(value)) {

@@ -74,8 +74,8 @@ describe('databox translate', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--compress must be one of deflate, lzw, zstd, none \(got "jpeg2000"\)/);
     const r2 = await runCli(['translate', 'a.tif', 'b.tif', '--block', '100']);
-    expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/blockSize must be a multiple of 16 \(got 100\)|multiple of 16/);
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr).toMatch(/--block must be a multiple of 16 from 16 to 4096 \(got "100"\)/);
   });
 });
 
@@ -97,9 +97,10 @@ describe('databox ndvi', () => {
     expect(g.epsg).toBe(32632);
     expect(g.geotransform).toEqual(red.geotransform);
     expect(g.nodata).toBe('nan');
-    const rv = new Int16Array(readFileSync(join(redDir, 'band0.bin')).buffer.slice(0));
-    const nv = new Int16Array(readFileSync(join(nirDir, 'band0.bin')).buffer.slice(0));
-    const ov = new Float32Array(readFileSync(join(outDir, 'band0.bin')).buffer.slice(0));
+    const raw = (dir: string): ArrayBuffer => new Uint8Array(readFileSync(join(dir, 'band0.bin'))).buffer;
+    const rv = new Int16Array(raw(redDir));
+    const nv = new Int16Array(raw(nirDir));
+    const ov = new Float32Array(raw(outDir));
     for (let i = 0; i < ov.length; i++) {
       const [a, b] = [rv[i]!, nv[i]!];
       if (a === -32768 || b === -32768 || a + b === 0) expect(ov[i]).toBeNaN();

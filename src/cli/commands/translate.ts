@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { COMPRESSIONS, CodecPool, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
-import { choiceOption, formatBytes, intOption } from '../options.js';
+import { blockOption, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
 
 interface TranslateFlags {
@@ -20,7 +20,7 @@ export function registerTranslate(program: Command): void {
     .argument('<out-url>', 'COG to write (path, file://, s3://)')
     .option('--compress <method>', `tile compression: ${COMPRESSIONS.join(', ')}`, choiceOption('--compress', COMPRESSIONS), 'deflate')
     .option('--level <n>', 'compression level (DEFLATE 1-9, default 6; ZSTD 1-22, default 9)', intOption('--level', 1, 22))
-    .option('--block <n>', 'tile size in pixels, a multiple of 16', intOption('--block', 16, 4096), 512)
+    .option('--block <n>', 'tile size in pixels, a multiple of 16', blockOption('--block'), 512)
     .option('--overviews <method>', `overview resampling: ${RESAMPLINGS.join(', ')}`, choiceOption('--overviews', RESAMPLINGS), 'average')
     .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
     .action(async (input: string, output: string, flags: TranslateFlags) => {

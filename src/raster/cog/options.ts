@@ -62,7 +62,7 @@ const schema = z.object({
   dtype: z.enum(DTYPES),
   geotransform: z.array(z.number().finite()).length(6).nullable().default(null),
   epsg: z.number().int().min(1024).max(999999).nullable().default(null),
-  nodata: z.number().nullable().default(null),
+  nodata: z.union([z.number(), z.nan()]).nullable().default(null),
   blockSize: positiveInt.max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16').default(512),
   compression: z.enum(COMPRESSIONS).default('deflate'),
   level: z.number().int().optional(),
@@ -79,7 +79,8 @@ export function resolveCogOptions(options: CogOptions): ResolvedCogOptions {
     const issue = parsed.error.issues[0]!;
     const name = issue.path.join('.');
     const value = issue.path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k as string], options);
-    throw new CogOptionsError(`options.${name} ${issue.message} (got ${JSON.stringify(value)})`);
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    throw new CogOptionsError(`options.${name} ${issue.message} (got ${shown})`);
   }
   const o = parsed.data;
   const levelRange = o.compression === 'zstd' ? [1, 22] : [1, 9];

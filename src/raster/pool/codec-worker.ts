@@ -1,14 +1,18 @@
 import { parentPort } from 'node:worker_threads';
-import { decodeBlockSync, encodeBlockSync } from '../codecs/index.js';
+import { decodeBlockSync, encodeBlockSync, loadCodecs } from '../codecs/index.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
 /** A codec pool thread: runs one block at a time, synchronously, and hands the bytes back without copying. */
 const port = parentPort;
 if (port === null) throw new Error('codec-worker.js must run as a worker thread');
 
-port.on('message', (msg: PoolRequest) => {
+// LERC's WebAssembly loads once per thread; the pool sends one block at a time, so waiting here keeps order.
+const ready = loadCodecs();
+
+port.on('message', async (msg: PoolRequest) => {
   let reply: PoolResponse;
   try {
+    await ready;
     const result = msg.op === 'decode' ? decodeBlockSync(msg.data, msg.layout) : encodeBlockSync(msg.data, msg.layout);
     reply = { id: msg.id, ok: true, data: result };
     port.postMessage(reply, [result.buffer as ArrayBuffer]);

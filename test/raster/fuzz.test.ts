@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DataboxError } from '../../src/errors.js';
+import { openGeoTiff } from '../../src/raster/index.js';
+import { CONFORMANCE, EXPECTED } from '../helpers/fixtures.js';
+import { prng } from '../helpers/prng.js';
+import { MemorySource } from '../storage/support/memory-source.js';
+
+/**
+ * Hostile input: every conformance fixture, mutated thousands of ways (seeded, so a failure replays).
+ * Each case must either read or fail with a DataboxError whose message names the file; never another
+ * exception, never a hang, never an allocation the file cannot justify.
+ */
+const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
+const CASES = Number(process.env.FUZZ_CASES ?? 2400);
+
+const fixtures = Object.keys(EXPECTED).map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(CONFORMANCE, name))) }));
+
+const EXTREMES = [0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 0x10000, 8, 16];
+
+type Mutation = (b: Uint8Array, r: () => number) => string;
+
+const pick = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)]!;
+/** Most of a TIFF's structure sits in the first few KB (COGs put every IFD there). */
+const headerPos = (b: Uint8Array, r: () => number): number => Math.floor(r() * Math.min(b.length, r() < 0.8 ? 4096 : b.length));
+
+const MUTATIONS: Mutation[] = [
+  (b, r) => {
+    const n = 1 + Math.floor(r() * 8);
+    for (let i = 0; i < n; i++) b[headerPos(b, r)] = Math.floor(r() * 256);
+    return `flip ${n} header bytes`;
+  },
+  (b, r) => {
+    const at = headerPos(b, r) & ~1;
+    const v = pick(EXTREMES, r);
+    new DataView(b.buffer).setUint32(Math.min(at, b.length - 4), v, true);
+    return `u32 ${v} at ${at}`;
+  },
+  (b, r) => {
+    const at = headerPos(b, r) & ~1;
+    new DataView(b.buffer).setUint16(Math.min(at, b.length - 2), pick(EXTREMES, r) & 0xffff, true);
+    return `u16 at ${at}`;
+  },
+  (b, r) => {
+    const n = 1 + Math.floor(r() * 64);
+    for (let i = 0; i < n; i++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+    return `flip ${n} bytes anywhere`;
+  },
+];
+
+function mutate(bytes: Uint8Array, r: () => number): { data: Uint8Array; what: string } {
+  if (r() < 0.15) {
+    const cut = Math.floor(r() * bytes.length);
+    return { data: bytes.slice(0, cut), what: `truncate at ${cut}` };
+  }
+  const data = bytes.slice();
+  const what = pick(MUTATIONS, r)(data, r);
+  return { data, what };
+}
+
+async function exercise(source: MemorySource): Promise<void> {
+  const tiff = await openGeoTiff(source);
+  tiff.info();
+  for (let level = 0; level < tiff.levels.length; level++) {
+    const image = tiff.levels[level]!;
+    // Cap the window so a mutated size does not turn one case into a giant (but legitimate) read.
+    const window = { x: 0, y: 0, width: Math.min(image.width, 2048), height: Math.min(image.height, 2048) };
+    await tiff.readWindow({ level, window });
+  }
+}
+
+describe('hostile files', () => {
+  it(`${CASES} seeded mutations of the conformance fixtures fail cleanly or read`, async () => {
+    const r = prng(SEED);
+    let failed = 0;
+    for (let i = 0; i < CASES; i++) {
+      const fixture = fixtures[i % fixtures.length]!;
+      const { data, what } = mutate(fixture.bytes, r);
+      const url = `mem://fuzz/${i}/${fixture.name}`;
+      try {
+        await exercise(new MemorySource(data, url));
+      } catch (err) {
+        failed++;
+        if (!(err instanceof DataboxError) || !err.message.includes(url)) {
+          throw new Error(`case ${i} (seed ${SEED}, ${fixture.name}, ${what}) threw ${String(err)}`, { cause: err });
+        }
+      }
+    }
+    // Most mutations must be caught; a fuzzer whose cases all pass tests nothing.
+    expect(failed).toBeGreaterThan(CASES / 4);
+  }, 240_000);
+
+  it('an IFD chain that loops is refused, not followed forever', async () => {
+    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u8_packbits_strips.tif')));
+    const view = new DataView(bytes.buffer);
+    const first = view.getUint32(4, true);
+    const count = view.getUint16(first, true);
+    view.setUint32(first + 2 + count * 12, first, true);
+    await expect(openGeoTiff(new MemorySource(bytes, 'mem://loop.tif'))).rejects.toThrow(/mem:\/\/loop\.tif: IFD chain loops back to offset/);
+  });
+
+  it('a header claiming 10⁹ × 10⁹ pixels is refused before anything is allocated', async () => {
+    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u16_zstd_tiled.tif')));
+    const view = new DataView(bytes.buffer);
+    const first = view.getUint32(4, true);
+    const count = view.getUint16(first, true);
+    for (let i = 0; i < count; i++) {
+      const at = first + 2 + i * 12;
+      const tag = view.getUint16(at, true);
+      if (tag === 256 || tag === 257) {
+        view.setUint16(at + 2, 4, true);
+        view.setUint32(at + 4, 1, true);
+        view.setUint32(at + 8, 1_000_000_000, true);
+      }
+    }
+    const before = process.memoryUsage().arrayBuffers;
+    await expect(openGeoTiff(new MemorySource(bytes, 'mem://huge.tif'))).rejects.toThrow(/mem:\/\/huge\.tif: .*1000000000×1000000000/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a strip claiming a gigantic decoded size is refused before decoding', async () => {
+    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u8_packbits_strips.tif')));
+    const view = new DataView(bytes.buffer);
+    const first = view.getUint32(4, true);
+    const count = view.getUint16(first, true);
+    for (let i = 0; i < count; i++) {
+      const at = first + 2 + i * 12;
+      const tag = view.getUint16(at, true);
+      if (tag === 256) {
+        view.setUint16(at + 2, 4, true);
+        view.setUint32(at + 8, 2_000_000_000, true);
+      }
+    }
+    await expect(openGeoTiff(new MemorySource(bytes, 'mem://wide.tif'))).rejects.toThrow(/mem:\/\/wide\.tif: .*more than the \d+-byte limit/);
+  });
+});
