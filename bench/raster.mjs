@@ -33,7 +33,8 @@ function pair(name, ours, theirs) {
     a.push(ours());
     b.push(theirs());
   }
-  const pick = (xs, k) => median(xs.map((x) => (typeof x === 'number' ? x : x[k])));
+  // A side is a number of seconds (timed inside the process) or measure.py's { seconds, peak_mb }.
+  const pick = (xs, k) => median(xs.map((x) => (typeof x === 'number' ? (k === 'seconds' ? x : Number.NaN) : x[k])));
   return { name, ours: pick(a, 'seconds'), gdal: pick(b, 'seconds'), oursMb: pick(a, 'peak_mb'), gdalMb: pick(b, 'peak_mb') };
 }
 

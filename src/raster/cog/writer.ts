@@ -118,7 +118,8 @@ export class CogWriter {
   /**
    * Adds a full-resolution tile: blockSize × blockSize pixels, bands interleaved per pixel, row-major, in
    * the raster's type. Edge tiles are full-size too; what lies past the image edge is ignored. Tiles may
-   * come in any order and several at once; each must come exactly once.
+   * come in any order and several at once; each must come exactly once. The writer takes `pixels`: with a
+   * codec pool its buffer moves to another thread, so do not use it afterwards.
    */
   async writeTile(col: number, row: number, pixels: TypedArray): Promise<void> {
     const o = this.options;
@@ -211,7 +212,9 @@ export class CogWriter {
   }
 
   private async spoolTile(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
-    const encoded = await this.codecs.encode(bytesOf(pixels), this.layout(col, row, levelIndex));
+    // The overview parent has already taken what it needs from these pixels (feedParent runs first and
+    // synchronously), so the encoder may take the buffer.
+    const encoded = await this.codecs.encode(bytesOf(pixels), this.layout(col, row, levelIndex), { transfer: true });
     // Reserve the spool range synchronously so concurrent tiles never overlap.
     const at = this.spoolSize;
     this.spoolSize += encoded.byteLength;

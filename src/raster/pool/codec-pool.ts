@@ -57,8 +57,9 @@ export class CodecPool implements CodecRunner {
     return this.submit({ id: this.nextId++, op: 'decode', data: own, layout }, [own.buffer as ArrayBuffer]);
   }
 
-  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }): Promise<Uint8Array> {
-    const copy = samples.slice();
+  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options: { transfer?: boolean } = {}): Promise<Uint8Array> {
+    const whole = samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength;
+    const copy = options.transfer && whole ? samples : samples.slice();
     return this.submit({ id: this.nextId++, op: 'encode', data: copy, layout }, [copy.buffer as ArrayBuffer]);
   }
 

@@ -4,8 +4,11 @@ import { decodeBlock, encodeBlock, type BlockLayout } from '../codecs/index.js';
 export interface CodecRunner {
   /** Decodes one block to little-endian samples; see `decodeBlock`. */
   decode(data: Uint8Array, layout: BlockLayout): Promise<Uint8Array>;
-  /** Encodes little-endian samples; see `encodeBlock`. The caller may reuse `samples` afterwards. */
-  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }): Promise<Uint8Array>;
+  /**
+   * Encodes little-endian samples; see `encodeBlock`. With `transfer`, the caller hands over `samples`
+   * (a pool may move its buffer to another thread, leaving it empty here); without, `samples` is untouched.
+   */
+  encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options?: { transfer?: boolean }): Promise<Uint8Array>;
 }
 
 /** Runs codecs on this thread; zlib's asynchronous calls still spread over libuv's thread pool. */
