@@ -152,7 +152,7 @@ export class GeoTiff {
       dtype: m.dtype,
       geotransform: this.geotransform,
       epsg: this.crs?.epsg ?? null,
-      proj: this.crs?.proj ?? null,
+      proj: this.crs?.proj ? this.crs.proj : null,
       nodata: m.nodata,
       block: [m.blockWidth, m.blockHeight],
       compression: m.compressionName,
