@@ -1,4 +1,5 @@
 import type { BlockLayout } from '../../src/raster/codecs/index.js';
+import { prng as rng } from '../helpers/prng.js';
 
 /** The sample types a TIFF block can hold, as (name, bytes per sample, SampleFormat). */
 export const DTYPES = [
@@ -12,17 +13,8 @@ export const DTYPES = [
 ] as const;
 export type DTypeCase = (typeof DTYPES)[number];
 
-/** A small deterministic PRNG (mulberry32), so failing cases reproduce from their seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
+
 
 /**
  * Little-endian samples of a smooth field with a little noise, spanning the type's range: negative

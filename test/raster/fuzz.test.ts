@@ -70,6 +70,22 @@ async function exercise(source: MemorySource): Promise<void> {
   }
 }
 
+/** A fixture (classic little-endian TIFF) whose first IFD has the given tags rewritten as single LONGs. */
+function withLongTags(name: string, values: Record<number, number>): Uint8Array {
+  const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, name)));
+  const view = new DataView(bytes.buffer);
+  const first = view.getUint32(4, true);
+  for (let i = 0; i < view.getUint16(first, true); i++) {
+    const at = first + 2 + i * 12;
+    const value = values[view.getUint16(at, true)];
+    if (value === undefined) continue;
+    view.setUint16(at + 2, 4, true);
+    view.setUint32(at + 4, 1, true);
+    view.setUint32(at + 8, value, true);
+  }
+  return bytes;
+}
+
 describe('hostile files', () => {
   it(`${CASES} seeded mutations of the conformance fixtures fail cleanly or read`, async () => {
     const r = prng(SEED);
@@ -101,37 +117,14 @@ describe('hostile files', () => {
   });
 
   it('a header claiming 10⁹ × 10⁹ pixels is refused before anything is allocated', async () => {
-    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u16_zstd_tiled.tif')));
-    const view = new DataView(bytes.buffer);
-    const first = view.getUint32(4, true);
-    const count = view.getUint16(first, true);
-    for (let i = 0; i < count; i++) {
-      const at = first + 2 + i * 12;
-      const tag = view.getUint16(at, true);
-      if (tag === 256 || tag === 257) {
-        view.setUint16(at + 2, 4, true);
-        view.setUint32(at + 4, 1, true);
-        view.setUint32(at + 8, 1_000_000_000, true);
-      }
-    }
+    const bytes = withLongTags('u16_zstd_tiled.tif', { 256: 1_000_000_000, 257: 1_000_000_000 });
     const before = process.memoryUsage().arrayBuffers;
     await expect(openGeoTiff(new MemorySource(bytes, 'mem://huge.tif'))).rejects.toThrow(/mem:\/\/huge\.tif: .*1000000000×1000000000/);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('a strip claiming a gigantic decoded size is refused before decoding', async () => {
-    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u8_packbits_strips.tif')));
-    const view = new DataView(bytes.buffer);
-    const first = view.getUint32(4, true);
-    const count = view.getUint16(first, true);
-    for (let i = 0; i < count; i++) {
-      const at = first + 2 + i * 12;
-      const tag = view.getUint16(at, true);
-      if (tag === 256) {
-        view.setUint16(at + 2, 4, true);
-        view.setUint32(at + 8, 2_000_000_000, true);
-      }
-    }
+    const bytes = withLongTags('u8_packbits_strips.tif', { 256: 2_000_000_000 });
     await expect(openGeoTiff(new MemorySource(bytes, 'mem://wide.tif'))).rejects.toThrow(/mem:\/\/wide\.tif: .*more than the \d+-byte limit/);
   });
 });

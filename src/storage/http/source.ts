@@ -2,12 +2,10 @@ import { request, type Dispatcher } from 'undici';
 
 import { StorageError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
-import { assertValidRange, headerValue, parseContentRange, rangeHeader } from '../range.js';
+import { headerValue, parseContentRange, rangeHeader } from '../range.js';
 import { readBodyWindow } from '../read-body.js';
-import { timedAttempt, withRetry } from '../retry.js';
-import { SharedValue } from '../shared-task.js';
-import { emptyStats, type SourceStats, type StorageSource } from '../stats.js';
-import type { ReadOptions } from '../types.js';
+import { withRetry } from '../retry.js';
+import { RemoteSource } from '../remote-source.js';
 import { sharedHttpDispatcher } from './agent.js';
 import { networkError, parseContentLength, statusError } from './status.js';
 
@@ -17,9 +15,7 @@ import { networkError, parseContentLength, statusError } from './status.js';
  * The size comes from the first response that reveals it (a range GET's Content-Range, a HEAD's
  * Content-Length), so a reader that starts with a header read never pays for a separate HEAD.
  */
-export class HttpSource implements StorageSource {
-  readonly stats: SourceStats = emptyStats();
-  private readonly objectSize = new SharedValue((signal) => this.fetchSize(signal));
+export class HttpSource extends RemoteSource {
   private warnedIgnoredRange = false;
 
   /**
@@ -27,33 +23,15 @@ export class HttpSource implements StorageSource {
    * @param href the normalised URL to request
    */
   constructor(
-    readonly url: string,
+    url: string,
     private readonly href: string,
-    private readonly options: ResolvedRemoteOptions,
+    options: ResolvedRemoteOptions,
     private readonly dispatcher: Dispatcher = sharedHttpDispatcher(),
-  ) {}
-
-  size(options: ReadOptions = {}): Promise<number> {
-    return this.objectSize.get(options.signal);
+  ) {
+    super(url, options);
   }
 
-  async read(offset: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
-    assertValidRange(this.url, offset, length);
-    options.signal?.throwIfAborted();
-    let wanted = length;
-    const known = this.objectSize.known;
-    if (known !== undefined) wanted = Math.max(0, Math.min(length, known - offset));
-    if (wanted === 0) return new Uint8Array(0);
-    return withRetry(this.url, this.options.retry, options.signal, () =>
-      this.attempt(options.signal, (signal) => this.rangeGet(offset, wanted, signal)),
-    );
-  }
-
-  async close(): Promise<void> {
-    // Connections belong to the shared pool; `closeSharedConnections()` closes them.
-  }
-
-  private async fetchSize(signal: AbortSignal): Promise<number> {
+  protected async fetchSize(signal: AbortSignal): Promise<number> {
     const fromHead = await withRetry(this.url, this.options.retry, signal, () =>
       this.attempt(signal, (s) => this.head(s)),
     );
@@ -79,7 +57,7 @@ export class HttpSource implements StorageSource {
     return length;
   }
 
-  private async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
+  protected async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
     const range = rangeHeader(offset, length);
     this.stats.requests++;
     const { statusCode, headers, body } = await request(this.href, {
@@ -131,7 +109,8 @@ export class HttpSource implements StorageSource {
     throw statusError(this.url, 'GET', statusCode, headers);
   }
 
-  private attempt<T>(signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return timedAttempt(this.url, this.options.timeoutMs, signal, run, networkError);
+  protected mapError(url: string, err: unknown): unknown {
+    return networkError(url, err);
   }
+
 }

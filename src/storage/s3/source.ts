@@ -4,49 +4,26 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 
 import { StorageError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
-import { assertValidRange, parseContentRange, rangeHeader } from '../range.js';
+import { parseContentRange, rangeHeader } from '../range.js';
 import { readBodyWindow } from '../read-body.js';
-import { timedAttempt, withRetry } from '../retry.js';
-import { SharedValue } from '../shared-task.js';
-import { emptyStats, type SourceStats, type StorageSource } from '../stats.js';
-import type { ReadOptions } from '../types.js';
+import { withRetry } from '../retry.js';
+import { RemoteSource } from '../remote-source.js';
 import { s3ClientFor } from './client.js';
 import { isInvalidRange, s3Error } from './errors.js';
 
 /** One S3 object, read with ranged GetObject calls; its size from HeadObject or any ranged GET. */
-export class S3Source implements StorageSource {
-  readonly stats: SourceStats = emptyStats();
-  private readonly objectSize = new SharedValue((signal) => this.fetchSize(signal));
-
+export class S3Source extends RemoteSource {
   constructor(
-    readonly url: string,
+    url: string,
     private readonly bucket: string,
     private readonly key: string,
-    private readonly options: ResolvedRemoteOptions,
+    options: ResolvedRemoteOptions,
     private readonly client: S3Client = s3ClientFor(options.s3),
-  ) {}
-
-  size(options: ReadOptions = {}): Promise<number> {
-    return this.objectSize.get(options.signal);
+  ) {
+    super(url, options);
   }
 
-  async read(offset: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
-    assertValidRange(this.url, offset, length);
-    options.signal?.throwIfAborted();
-    let wanted = length;
-    const known = this.objectSize.known;
-    if (known !== undefined) wanted = Math.max(0, Math.min(length, known - offset));
-    if (wanted === 0) return new Uint8Array(0);
-    return withRetry(this.url, this.options.retry, options.signal, () =>
-      this.attempt(options.signal, (signal) => this.rangeGet(offset, wanted, signal)),
-    );
-  }
-
-  async close(): Promise<void> {
-    // The client is shared (or the caller's); `closeSharedConnections()` closes the shared ones.
-  }
-
-  private fetchSize(signal: AbortSignal): Promise<number> {
+  protected fetchSize(signal: AbortSignal): Promise<number> {
     return withRetry(this.url, this.options.retry, signal, () =>
       this.attempt(signal, async (s) => {
         this.stats.requests++;
@@ -59,7 +36,7 @@ export class S3Source implements StorageSource {
     );
   }
 
-  private async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
+  protected async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
     this.stats.requests++;
     let response;
     try {
@@ -93,7 +70,8 @@ export class S3Source implements StorageSource {
     });
   }
 
-  private attempt<T>(signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return timedAttempt(this.url, this.options.timeoutMs, signal, run, s3Error);
+  protected mapError(url: string, err: unknown): unknown {
+    return s3Error(url, err);
   }
+
 }
