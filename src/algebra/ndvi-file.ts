@@ -70,6 +70,7 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
         dtype: dtype === 'int16' ? 'Int16' : 'Float32',
         geotransform: red.geotransform,
         epsg: red.crs?.epsg ?? null,
+        geoKeys: red.geoKeys,
         nodata: NDVI_NODATA[dtype],
         compression: options.compression ?? 'deflate',
         ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),

@@ -1,6 +1,6 @@
 import { openSource, readRanges, type ByteSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
-import { crsFromGeoKeys, type Crs } from './crs/index.js';
+import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
 import { allocate, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
 import { RasterRangeError, TiffError } from './errors.js';
 import { geoTransformFromTags, type GeoTransform } from './georef.js';
@@ -68,6 +68,8 @@ export class GeoTiff {
   readonly levels: readonly TiffImage[];
   readonly geotransform: GeoTransform | null;
   readonly crs: Crs | null;
+  /** The GeoKeys as stored, for copying a CRS (EPSG or user-defined) into another file unchanged. */
+  readonly geoKeys: GeoKeyTagValues | null;
   readonly littleEndian: boolean;
   readonly bigTiff: boolean;
 
@@ -76,6 +78,7 @@ export class GeoTiff {
     levels: TiffImage[],
     geotransform: GeoTransform | null,
     crs: Crs | null,
+    geoKeys: GeoKeyTagValues | null,
     littleEndian: boolean,
     bigTiff: boolean,
     private readonly codecs: CodecRunner,
@@ -83,6 +86,7 @@ export class GeoTiff {
     this.levels = levels;
     this.geotransform = geotransform;
     this.crs = crs;
+    this.geoKeys = geoKeys;
     this.littleEndian = littleEndian;
     this.bigTiff = bigTiff;
   }
@@ -113,7 +117,24 @@ export class GeoTiff {
               source.url,
             )
           : null;
-      return new GeoTiff(source, [main, ...overviews], gt, crs, structure.littleEndian, structure.bigTiff, options.codecs ?? inThreadCodecs);
+      const geoKeys =
+        directory instanceof Float64Array
+          ? {
+              directory: [...directory],
+              doubles: doubles instanceof Float64Array ? [...doubles] : [],
+              ascii: typeof ascii === 'string' ? ascii : '',
+            }
+          : null;
+      return new GeoTiff(
+        source,
+        [main, ...overviews],
+        gt,
+        crs,
+        geoKeys,
+        structure.littleEndian,
+        structure.bigTiff,
+        options.codecs ?? inThreadCodecs,
+      );
     } catch (err) {
       await source.close();
       throw err;

@@ -29,6 +29,8 @@ export async function translate(input: string, output: string, options: Translat
       dtype: src.dtype,
       geotransform: src.geotransform,
       epsg: src.crs?.epsg ?? null,
+      // The source's own keys, so a user-defined CRS (and GDAL's citations) survive unchanged.
+      geoKeys: src.geoKeys,
       nodata: src.nodata,
     }, codecs ? { codecs } : {});
     try {

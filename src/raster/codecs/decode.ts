@@ -1,7 +1,7 @@
 import { HOST_IS_LITTLE_ENDIAN, swapInPlace } from './byteswap.js';
 import { CorruptBlockError, UnsupportedCodecError } from './errors.js';
 import { inflate, inflateSync } from './deflate.js';
-import { jpegDecode } from './jpeg.js';
+import { jpegDecode, jpegDecodeAsync } from './jpeg.js';
 import { Compression, DECODABLE, checkLayout, checkPredictor, compressionName, usesPredictor, type BlockLayout } from './layout.js';
 import { lercDecode, lercDecodeSync } from './lerc.js';
 import { lzwDecode } from './lzw.js';
@@ -63,6 +63,8 @@ async function decompress(data: Uint8Array, layout: BlockLayout, expected: numbe
       return inflate(data, layout.where, { limit: expected, truncate: true, what: 'DEFLATE' });
     case Compression.Lerc:
       return lercDecode(data, layout, expected);
+    case Compression.Jpeg:
+      return jpegDecodeAsync(data, layout, expected);
     default:
       return decompressSync(data, layout, expected);
   }
@@ -100,7 +102,7 @@ function finish(raw: Uint8Array, data: Uint8Array, layout: BlockLayout, expected
 
 /**
  * Decodes one block synchronously. For worker threads, where the zlib thread pool gains nothing.
- * LERC blocks need `await loadCodecs()` once beforehand.
+ * LERC and JPEG blocks need `await loadCodecs()` once beforehand.
  */
 export function decodeBlockSync(data: Uint8Array, layout: BlockLayout): Uint8Array {
   const expected = plan(layout);

@@ -24,10 +24,14 @@
  *   re-inflated with a bound of 16 × the block size, then truncated, because zlib cannot stop at a
  *   byte count).
  * - Every error is a {@link CodecError} whose message starts with `layout.where`.
+ * - JPEG blocks decode through libjpeg-turbo (as mozjpeg, in WebAssembly), so their samples are the
+ *   bytes GDAL reads; YCbCr blocks come back as RGB, as GDAL reads them.
  * - The async entry points run DEFLATE in the libuv thread pool (parallel across concurrent calls) and
- *   load LERC's WebAssembly on first use. The sync ones suit worker threads; call
- *   `await loadCodecs()` once per thread before decoding LERC with them.
+ *   load the LERC and JPEG WebAssembly on first use. The sync ones suit worker threads; call
+ *   `await loadCodecs()` once per thread before decoding LERC or JPEG with them (they throw a
+ *   {@link CodecError} with code `ERR_CODEC_NOT_LOADED` otherwise).
  */
+import { loadJpeg } from './jpeg.js';
 import { loadLerc } from './lerc.js';
 
 export { decodeBlock, decodeBlockSync } from './decode.js';
@@ -35,7 +39,7 @@ export { encodeBlock, encodeBlockSync } from './encode.js';
 export { Compression, compressionName, type BlockLayout, type EncodeLayout } from './layout.js';
 export { BlockLayoutError, CodecError, CorruptBlockError, UnsupportedCodecError } from './errors.js';
 
-/** Loads the codecs that need asynchronous set-up (LERC's WebAssembly). Idempotent; call once per thread. */
-export function loadCodecs(): Promise<void> {
-  return loadLerc();
+/** Loads the codecs that need asynchronous set-up (the LERC and JPEG WebAssembly). Idempotent; call once per thread. */
+export async function loadCodecs(): Promise<void> {
+  await Promise.all([loadLerc(), loadJpeg()]);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DataboxError } from '../../errors.js';
 import { DTYPES, type DType } from '../dtype.js';
+import type { GeoKeyTagValues } from '../crs/index.js';
 import type { GeoTransform } from '../georef.js';
 
 export const COMPRESSIONS = ['deflate', 'lzw', 'zstd', 'none'] as const;
@@ -21,6 +22,11 @@ export interface CogOptions {
   geotransform?: GeoTransform | null;
   /** EPSG code of the CRS, projected or geographic; @defaultValue none written */
   epsg?: number | null;
+  /**
+   * GeoKeys to write verbatim, e.g. copied from a source with a user-defined CRS; they take the place of
+   * `epsg`'s. @defaultValue the keys GDAL writes for `epsg`
+   */
+  geoKeys?: GeoKeyTagValues | null;
   /** Nodata value (GDAL_NODATA); NaN allowed for floats. @defaultValue none */
   nodata?: number | null;
   /** Tile width and height in pixels, a multiple of 16. @defaultValue 512 */
@@ -40,9 +46,10 @@ export interface CogOptions {
 }
 
 /** CogOptions with every default filled in. */
-export type ResolvedCogOptions = Required<Omit<CogOptions, 'geotransform' | 'epsg' | 'nodata' | 'tmpDir' | 'level'>> & {
+export type ResolvedCogOptions = Required<Omit<CogOptions, 'geotransform' | 'epsg' | 'geoKeys' | 'nodata' | 'tmpDir' | 'level'>> & {
   geotransform: GeoTransform | null;
   epsg: number | null;
+  geoKeys: GeoKeyTagValues | null;
   nodata: number | null;
   tmpDir: string | undefined;
   level: number;
@@ -62,6 +69,14 @@ const schema = z.object({
   dtype: z.enum(DTYPES),
   geotransform: z.array(z.number().finite()).length(6).nullable().default(null),
   epsg: z.number().int().min(1024).max(999999).nullable().default(null),
+  geoKeys: z
+    .object({
+      directory: z.array(z.number().int().min(0).max(65535)).min(4),
+      doubles: z.array(z.number()),
+      ascii: z.string(),
+    })
+    .nullable()
+    .default(null),
   nodata: z.union([z.number(), z.nan()]).nullable().default(null),
   blockSize: positiveInt.max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16').default(512),
   compression: z.enum(COMPRESSIONS).default('deflate'),
@@ -100,6 +115,7 @@ export function resolveCogOptions(options: CogOptions): ResolvedCogOptions {
     dtype: o.dtype,
     geotransform: o.geotransform as GeoTransform | null,
     epsg: o.epsg,
+    geoKeys: o.geoKeys,
     nodata: o.nodata,
     blockSize: o.blockSize,
     compression: o.compression,

@@ -332,7 +332,7 @@ export class CogWriter {
   }
 
   private georefEntries(): IfdEntry[] {
-    const { geotransform: gt, epsg } = this.options;
+    const { geotransform: gt, epsg, geoKeys } = this.options;
     const e: IfdEntry[] = [];
     if (gt !== null) {
       if (gt[2] === 0 && gt[4] === 0 && gt[5] < 0) {
@@ -346,8 +346,8 @@ export class CogWriter {
         });
       }
     }
-    if (epsg !== null) {
-      const keys = geoKeysForEpsg(epsg);
+    const keys = geoKeys ?? (epsg !== null ? geoKeysForEpsg(epsg) : null);
+    if (keys !== null) {
       e.push({ tag: Tag.GeoKeyDirectory, type: FieldType.SHORT, values: keys.directory });
       if (keys.doubles.length > 0) e.push({ tag: Tag.GeoDoubleParams, type: FieldType.DOUBLE, values: keys.doubles });
       if (keys.ascii.length > 0) e.push({ tag: Tag.GeoAsciiParams, type: FieldType.ASCII, values: keys.ascii });
