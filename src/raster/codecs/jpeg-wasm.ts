@@ -14,8 +14,8 @@ import { CodecError, CorruptBlockError, describeCause } from './errors.js';
  * Why throw it away: the glue's libjpeg error handler ends in `exit()`, which emscripten turns into a
  * thrown `ExitStatus`. That unwinds through the wasm without freeing libjpeg's memory or restoring the
  * C stack pointer, so every failure would leak heap and C stack until the instance corrupts its own
- * memory; a trap or `abort()` leaves the instance dead outright. A fresh instance costs about a
- * millisecond, paid only for damaged blocks.
+ * memory (measured: one reused instance dies after about 70 failures); a trap or `abort()` leaves it
+ * dead outright. A fresh instance costs one to a few milliseconds, paid only for damaged blocks.
  */
 
 /** RGBA pixels, row by row, as the glue returns them (its `ImageData`). */
@@ -72,9 +72,9 @@ export function loadJpeg(): Promise<void> {
 }
 
 async function load(): Promise<void> {
-  // The glue reads the ImageData constructor when it starts and returns its results as ImageData. It
-  // installs a minimal one itself when it sees Node, but other runtimes may not be recognised, and
-  // Node has none of its own; we read only data, width and height.
+  // Node has no ImageData, and the glue returns its results as one (it looks the constructor up when
+  // it starts). The glue installs a minimal one itself when it recognises Node, which not every
+  // runtime passes for; ours is as minimal: we read only data, width and height.
   (globalThis as { ImageData?: unknown }).ImageData ??= class {
     constructor(
       readonly data: Uint8ClampedArray,
@@ -84,10 +84,14 @@ async function load(): Promise<void> {
   };
   const wasmPath = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
   const [glue, bytes] = await Promise.all([import('@jsquash/jpeg/codec/dec/mozjpeg_dec.js'), readFile(wasmPath)]);
-  const wasm = await wasmApi.compile(bytes);
-  compiled = { factory: (glue as { default: ModuleFactory }).default, wasm };
-  // Start one now, so that a glue that cannot start fails the load rather than the first block.
-  live = instantiate('loading the JPEG decoder');
+  compiled = { factory: (glue as { default: ModuleFactory }).default, wasm: await wasmApi.compile(bytes) };
+  try {
+    // Start one now, so that a glue that cannot start fails the load rather than the first block.
+    live = instantiate('loading the JPEG decoder');
+  } catch (err) {
+    compiled = undefined;
+    throw err;
+  }
 }
 
 /** A fresh, ready instance. The glue starts synchronously when instantiateWasm returns the instance at once. */
@@ -120,11 +124,6 @@ function instantiate(where: string): ModuleObject {
   return module;
 }
 
-/** True once {@link loadJpeg} has finished in this thread. */
-export function jpegLoaded(): boolean {
-  return compiled !== undefined;
-}
-
 /**
  * Decodes a whole JPEG stream to RGBA. Needs {@link loadJpeg} to have finished. Throws
  * {@link CorruptBlockError} with libjpeg's message when libjpeg gives up; the next call then runs on a
@@ -142,8 +141,9 @@ export function decodeJpegRgba(stream: Uint8Array, where: string): RgbaImage {
     image = module.decode!(stream, false);
   } catch (err) {
     live = undefined;
-    // libjpeg prints its error last; ExitStatus itself only says "exit(1)".
-    const said = messages.at(-1);
+    // libjpeg prints its error, then exit(1) throws an ExitStatus, which says only that; anything else
+    // thrown (a trap, an abort) speaks for itself.
+    const said = (err as { name?: unknown } | null)?.name === 'ExitStatus' ? messages.at(-1) : undefined;
     const detail = said === undefined ? describeCause(err) : `libjpeg says "${said}"`;
     throw new CorruptBlockError(where, `JPEG stream is corrupt: ${detail}`, { cause: err });
   }
