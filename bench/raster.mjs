@@ -1,7 +1,7 @@
 // npm run bench:raster: databox against GDAL on full-size Landsat-like scenes, in the same run, on the
 // same data. Prints each timing and the ratio databox / GDAL (lower is better) against the issue's goals.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -68,6 +68,7 @@ results.push({
         '-co', 'RESAMPLING=AVERAGE', '-co', 'OVERVIEW_COUNT=5', red, cogGdal]),
   ),
   goal: 1.2,
+  sizes: [cogOurs, cogGdal],
 });
 
 const ndviOurs = join(out, 'ndvi-databox.tif');
@@ -80,6 +81,7 @@ results.push({
   ),
   goal: 0.6,
   memGoalMb: 300,
+  sizes: [ndviOurs, ndviGdal],
 });
 
 console.log(`\nnpm run bench:raster — median of ${runs} runs each, databox vs GDAL ${run(PY, ['-c', 'from osgeo import gdal; print(gdal.__version__)'])}, ${process.version}\n`);
@@ -87,6 +89,10 @@ for (const r of results) {
   const ratio = r.ours / r.gdal;
   console.log(`${r.name}`);
   console.log(`  databox ${r.ours.toFixed(3)} s   GDAL ${r.gdal.toFixed(3)} s   ratio ${ratio.toFixed(2)}×   goal ≤ ${r.goal}×   ${ratio <= r.goal ? 'MET' : 'NOT MET'}`);
+  if (r.sizes) {
+    const [a, b] = r.sizes.map((f) => statSync(f).size / 1e6);
+    console.log(`  file size: databox ${a.toFixed(1)} MB   GDAL ${b.toFixed(1)} MB   ratio ${(a / b).toFixed(3)}`);
+  }
   if (r.oursMb !== undefined && !Number.isNaN(r.oursMb)) {
     const mem = r.memGoalMb ? `   goal ≤ ${r.memGoalMb} MB   ${r.oursMb <= r.memGoalMb ? 'MET' : 'NOT MET'}` : '';
     console.log(`  peak RSS: databox ${r.oursMb.toFixed(0)} MB   GDAL ${r.gdalMb.toFixed(0)} MB${mem}`);

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataboxError } from '../../src/errors.js';
 import {
@@ -10,6 +11,7 @@ import {
   encodeBlock,
   encodeBlockSync,
 } from '../../src/raster/codecs/index.js';
+import { deflateOptions } from '../../src/raster/codecs/deflate.js';
 import { DTYPES, layoutFor, sameBytes, smoothSamples } from './helpers.js';
 
 const u8 = DTYPES[0];
@@ -98,9 +100,22 @@ describe('the codec contract', () => {
   it('uses the level: higher DEFLATE and ZSTD levels do not make bigger blocks here', () => {
     const base = layoutFor(u16, { compression: 8, width: 128, height: 64, predictor: 2 });
     const samples = smoothSamples(u16, 128, 64, 1);
-    expect(encodeBlockSync(samples, { ...base, level: 9 }).length).toBeLessThanOrEqual(encodeBlockSync(samples, { ...base, level: 1 }).length);
+    const plain = { ...base, predictor: 1 };
+    expect(encodeBlockSync(samples, { ...plain, level: 9 }).length).toBeLessThanOrEqual(encodeBlockSync(samples, { ...plain, level: 1 }).length);
+    expect(encodeBlockSync(samples, { ...base, level: 9 }).length).toBeLessThanOrEqual(encodeBlockSync(samples, { ...base, level: 7 }).length);
     const z = { ...base, compression: 50000 };
     expect(encodeBlockSync(samples, { ...z, level: 19 }).length).toBeLessThanOrEqual(encodeBlockSync(samples, { ...z, level: 1 }).length);
+  });
+
+  it('compresses predicted blocks with run-length matching up to level 6 and the full search above', () => {
+    expect(deflateOptions(6, true).strategy).toBe(zlib.constants.Z_RLE);
+    expect(deflateOptions(7, true).strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+    expect(deflateOptions(1, false).strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+    const layout = layoutFor(u16, { compression: 8, width: 128, height: 64, predictor: 2 });
+    const samples = smoothSamples(u16, 128, 64, 1);
+    for (const level of [1, 6, 7, 9]) {
+      expect(sameBytes(decodeBlockSync(encodeBlockSync(samples, { ...layout, level }), layout), samples)).toBe(true);
+    }
   });
 
   it('reads DEFLATE blocks tagged with the obsolete code 32946', () => {

@@ -92,12 +92,28 @@ export function checkDeflateLevel(level: number, where: string): void {
   }
 }
 
+/** Levels up to this one use zlib's run-length strategy on predicted blocks; see {@link deflateOptions}. */
+export const RLE_MAX_LEVEL = 6;
+
+/**
+ * zlib settings for a block. memLevel 9 (zlib's largest hash table) is faster and no larger at every
+ * level. Predicted samples (TIFF predictor 2 or 3) are mostly runs of small differences, where a search
+ * for long matches buys almost nothing: measured on Landsat-like UInt16 tiles and Float32 NDVI tiles,
+ * zlib's run-length strategy is 3 to 3.5 times faster and 0.5 to 0.7% larger than the full search at
+ * level 6, and still smaller than GDAL's (libdeflate) level 6. So levels up to 6 use it on predicted
+ * blocks, and levels 7 to 9 keep the full search for those who ask for the smallest file.
+ */
+export function deflateOptions(level: number, predicted: boolean): zlib.ZlibOptions {
+  const strategy = predicted && level <= RLE_MAX_LEVEL ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY;
+  return { level, memLevel: 9, strategy };
+}
+
 /** Compresses to a zlib-wrapped DEFLATE stream, as TIFF compression 8 stores it. */
-export function deflateSync(src: Uint8Array, level: number): Uint8Array {
-  return zlib.deflateSync(src, { level });
+export function deflateSync(src: Uint8Array, level: number, predicted: boolean): Uint8Array {
+  return zlib.deflateSync(src, deflateOptions(level, predicted));
 }
 
 /** {@link deflateSync} in the libuv thread pool. */
-export function deflate(src: Uint8Array, level: number): Promise<Uint8Array> {
-  return deflateAsync(src, { level });
+export function deflate(src: Uint8Array, level: number, predicted: boolean): Promise<Uint8Array> {
+  return deflateAsync(src, deflateOptions(level, predicted));
 }

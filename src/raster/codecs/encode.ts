@@ -16,6 +16,8 @@ import { DEFAULT_ZSTD_LEVEL, checkZstdLevel, zstdCompress } from './zstd.js';
 interface EncodePlan {
   compression: number;
   level: number;
+  /** True when a predictor is applied before compression (DEFLATE picks its strategy by it). */
+  predicted: boolean;
 }
 
 function plan(samples: Uint8Array, layout: EncodeLayout): EncodePlan {
@@ -38,22 +40,22 @@ function plan(samples: Uint8Array, layout: EncodeLayout): EncodePlan {
         // libtiff never undoes a predictor on uncompressed blocks, so GDAL would read the differences.
         throw new UnsupportedCodecError(where, `predictor ${layout.predictor} needs a compression; libtiff ignores it on uncompressed blocks`);
       }
-      return { compression: c, level: 0 };
+      return { compression: c, level: 0, predicted: layout.predictor !== 1 };
     case Compression.Lzw:
       checkPredictor(layout);
-      return { compression: c, level: 0 };
+      return { compression: c, level: 0, predicted: layout.predictor !== 1 };
     case Compression.Deflate:
     case Compression.DeflateObsolete: {
       checkPredictor(layout);
       const level = layout.level ?? DEFAULT_DEFLATE_LEVEL;
       checkDeflateLevel(level, where);
-      return { compression: c, level };
+      return { compression: c, level, predicted: layout.predictor !== 1 };
     }
     case Compression.Zstd: {
       checkPredictor(layout);
       const level = layout.level ?? DEFAULT_ZSTD_LEVEL;
       checkZstdLevel(level, where);
-      return { compression: c, level };
+      return { compression: c, level, predicted: layout.predictor !== 1 };
     }
     default:
       throw new UnsupportedCodecError(where, `cannot encode ${compressionName(c)}; supported: ${ENCODABLE}`);
@@ -81,7 +83,7 @@ function compressSync(bytes: Uint8Array, p: EncodePlan): Uint8Array {
       return lzwEncode(bytes);
     case Compression.Deflate:
     case Compression.DeflateObsolete:
-      return owned(deflateSync(bytes, p.level));
+      return owned(deflateSync(bytes, p.level, p.predicted));
     case Compression.Zstd:
       return zstdCompress(bytes, p.level);
     default:
@@ -110,7 +112,7 @@ export async function encodeBlock(samples: Uint8Array, layout: EncodeLayout): Pr
   const p = plan(samples, layout);
   const bytes = prepare(samples, layout);
   if (p.compression === Compression.Deflate || p.compression === Compression.DeflateObsolete) {
-    return owned(await deflate(bytes, p.level));
+    return owned(await deflate(bytes, p.level, p.predicted));
   }
   return compressSync(bytes, p);
 }
