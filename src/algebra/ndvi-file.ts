@@ -5,6 +5,7 @@ import {
   CogWriter,
   GeoTiff,
   cutTile,
+  pipeline,
   type CogCompression,
   type CogWriteResult,
   type RasterWindow,
@@ -88,11 +89,7 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
         return Promise.all([red.readWindow(opts), nir.readWindow(opts)]);
       };
       const fill = NDVI_NODATA[dtype];
-      let next = read(steps[0]!);
-      for (let i = 0; i < steps.length; i++) {
-        const { row, span } = steps[i]!;
-        const [r, n] = await next;
-        if (i + 1 < steps.length) next = read(steps[i + 1]!);
+      await pipeline(steps, read, async ([r, n], { row, span }, i) => {
         const out = dtype === 'int16' ? new Int16Array(r.width * r.height) : new Float32Array(r.width * r.height);
         computeNdvi(r.bands[0]!, n.bands[0]!, red.nodata, nir.nodata, out, stats);
         const firstCol = span.x / b;
@@ -102,7 +99,7 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
           ),
         );
         options.onProgress?.((i + 1) / steps.length);
-      }
+      });
       const write = await writer.finish();
       return { write, width: red.width, height: red.height, epsg: red.crs?.epsg ?? null, stats };
     } catch (err) {

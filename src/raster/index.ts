@@ -14,6 +14,7 @@ export {
 } from './cog/options.js';
 export { translate, type TranslateOptions } from './translate.js';
 export { cutTile } from './tiles.js';
+export { pipeline, type PipelineOptions } from './pipeline.js';
 export { DTYPES, allocate, bytesOf, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
 export { IDENTITY_GEOTRANSFORM, type GeoTransform } from './georef.js';
 export { RasterRangeError, TiffError, TiffUnsupportedError } from './errors.js';

@@ -2,6 +2,7 @@ import { CogWriter, type CogWriteResult } from './cog/writer.js';
 import type { CogOptions } from './cog/options.js';
 import { GeoTiff, type RasterWindow } from './geotiff.js';
 import { cutTile } from './tiles.js';
+import { pipeline } from './pipeline.js';
 import type { CodecRunner } from './pool/codec-runner.js';
 
 /** Encoding choices for {@link translate}; the shape, type and georeferencing come from the input. */
@@ -15,7 +16,7 @@ export type TranslateOptions = Pick<CogOptions, 'compression' | 'level' | 'block
 
 /**
  * Any readable GeoTIFF in, a COG out, pixels unchanged. Streams by rows of tiles: the next row is read
- * while the current one is compressed, so memory holds about two rows of tiles.
+ * while the current one is compressed, so memory holds a few rows of tiles.
  */
 export async function translate(input: string, output: string, options: TranslateOptions = {}): Promise<CogWriteResult> {
   const { onProgress, signal, codecs, ...encoding } = options;
@@ -40,18 +41,16 @@ export async function translate(input: string, output: string, options: Translat
           window: { x: 0, y: row * b, width: src.width, height: Math.min(b, src.height - row * b) },
           ...(signal ? { signal } : {}),
         });
-      let next = readRow(0);
-      for (let row = 0; row < writer.tilesDown; row++) {
-        const strip = await next;
-        if (row + 1 < writer.tilesDown) next = readRow(row + 1);
-        const fill = src.nodata ?? 0;
+      const rows = Array.from({ length: writer.tilesDown }, (_, row) => row);
+      const fill = src.nodata ?? 0;
+      await pipeline(rows, readRow, async (strip, row) => {
         await Promise.all(
           Array.from({ length: writer.tilesAcross }, (_, col) =>
             writer.writeTile(col, row, cutTile(strip.bands, strip.width, strip.height, col, b, src.dtype, fill)),
           ),
         );
         onProgress?.((row + 1) / writer.tilesDown);
-      }
+      }, { maxPending: 1 }); // rows are wide (a scene's width of tiles): let one row's writes overlap the next
       return await writer.finish();
     } catch (err) {
       await writer.abort();
