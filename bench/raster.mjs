@@ -41,7 +41,7 @@ function pair(name, ours, theirs) {
 const results = [];
 results.push({
   ...pair(
-    'decode a whole band, codec pool (seconds inside the process)',
+    'decode a whole band, shared codec pool: the default (seconds inside the process)',
     () => Number(run(process.execPath, [join(here, 'decode.mjs'), red])),
     () => Number(run(PY, [join(here, 'gdal_decode.py'), red])),
   ),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { DataboxError, messageOf } from '../errors.js';
+import { closeSharedCodecs } from '../raster/index.js';
 import { closeSharedConnections } from '../storage/index.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
@@ -32,8 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     if (!(err instanceof DataboxError) && process.env.DATABOX_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return err instanceof DataboxError ? 1 : 2;
   } finally {
-    // Kept-alive HTTP connections and S3 clients would hold the process open after the work is done.
-    await closeSharedConnections();
+    // Kept-alive HTTP connections and S3 clients would hold the process open after the work is done;
+    // the codec threads would not, but ending them is tidier.
+    await Promise.all([closeSharedConnections(), closeSharedCodecs()]);
   }
 }
 

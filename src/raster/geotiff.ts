@@ -7,7 +7,8 @@ import { geoTransformFromTags, type GeoTransform } from './georef.js';
 import { readTiffStructure } from './tiff/ifd.js';
 import { describeImage, type TiffImage } from './tiff/image.js';
 import { Tag } from './tiff/tags.js';
-import { inThreadCodecs, type CodecRunner } from './pool/codec-runner.js';
+import type { CodecRunner } from './pool/codec-runner.js';
+import { sharedCodecs } from './pool/shared.js';
 import { batchReads, checkWindow, planBlocks, type BlockRead, type Window } from './window.js';
 
 /** What `databox info --json` prints: everything a user asks of a raster before reading it. */
@@ -37,7 +38,7 @@ export interface RasterInfo {
 
 export interface OpenOptions {
   signal?: AbortSignal;
-  /** Where blocks are decoded; @defaultValue this thread (zlib still uses libuv's pool) */
+  /** Where blocks are decoded; @defaultValue the process's shared codec pool, one thread per core */
   codecs?: CodecRunner;
 }
 
@@ -133,7 +134,7 @@ export class GeoTiff {
         geoKeys,
         structure.littleEndian,
         structure.bigTiff,
-        options.codecs ?? inThreadCodecs,
+        options.codecs ?? sharedCodecs,
       );
     } catch (err) {
       await source.close();

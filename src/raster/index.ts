@@ -23,3 +23,4 @@ export type { TiffImage } from './tiff/image.js';
 export type { Crs } from './crs/index.js';
 export { CodecPool, CodecPoolError } from './pool/codec-pool.js';
 export { inThreadCodecs, type CodecRunner } from './pool/codec-runner.js';
+export { closeSharedCodecs, sharedCodecs } from './pool/shared.js';

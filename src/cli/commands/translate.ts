@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { COMPRESSIONS, CodecPool, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
+import { COMPRESSIONS, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
 import { blockOption, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
 
@@ -25,7 +25,6 @@ export function registerTranslate(program: Command): void {
     .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
     .action(async (input: string, output: string, flags: TranslateFlags) => {
       const started = performance.now();
-      const pool = new CodecPool();
       const progress = progressBar('translate');
       try {
         const result = await translate(input, output, {
@@ -34,7 +33,6 @@ export function registerTranslate(program: Command): void {
           blockSize: flags.block,
           overviews: flags.overviews,
           bigtiff: flags.bigtiff ? true : 'auto',
-          codecs: pool,
           onProgress: (f) => progress.update(f),
         });
         progress.stop();
@@ -45,7 +43,6 @@ export function registerTranslate(program: Command): void {
         );
       } finally {
         progress.stop();
-        await pool.close();
       }
     });
 }

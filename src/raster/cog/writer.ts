@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { openSink, type ByteSink } from '../../storage/index.js';
 import { DataboxError } from '../../errors.js';
 import type { BlockLayout } from '../codecs/index.js';
-import { inThreadCodecs, type CodecRunner } from '../pool/codec-runner.js';
+import type { CodecRunner } from '../pool/codec-runner.js';
+import { sharedCodecs } from '../pool/shared.js';
 import { geoKeysForEpsg } from '../crs/index.js';
 import { allocate, bytesOf, dtypeInfo, type TypedArray } from '../dtype.js';
 import { Compression, FieldType, Tag } from '../tiff/tags.js';
@@ -104,7 +105,7 @@ export class CogWriter {
     if (resolved.epsg !== null) geoKeysForEpsg(resolved.epsg);
     const spoolPath = join(resolved.tmpDir ?? tmpdir(), `databox-cog-${randomUUID()}.spool`);
     const spool = await open(spoolPath, 'w+');
-    return new CogWriter(url, resolved, spool, spoolPath, runtime.codecs ?? inThreadCodecs);
+    return new CogWriter(url, resolved, spool, spoolPath, runtime.codecs ?? sharedCodecs);
   }
 
   /** Tiles across and down at full resolution. */

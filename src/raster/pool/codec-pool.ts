@@ -5,6 +5,15 @@ import type { BlockLayout } from '../codecs/index.js';
 import type { CodecRunner } from './codec-runner.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
+/**
+ * A worker on the TypeScript sources, as the tests run them: `--import tsx` in a worker's execArgv does not
+ * take on Node 20, so a small bootstrap registers tsx's loader in the thread, then imports the module.
+ */
+function tsWorker(url: URL): Worker {
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
 /** A block codec failure reported by a pool thread, with the original error's code. */
 export class CodecPoolError extends DataboxError {}
 
@@ -37,10 +46,9 @@ export class CodecPool implements CodecRunner {
   }
 
   private spawn(): Slot {
-    // Under the TypeScript sources (tests) the worker needs tsx to load; the build runs plain JavaScript.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './codec-worker.ts' : './codec-worker.js', import.meta.url);
-    const worker = new Worker(url, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+    const worker = import.meta.url.endsWith('.ts')
+      ? tsWorker(new URL('./codec-worker.ts', import.meta.url))
+      : new Worker(new URL('./codec-worker.js', import.meta.url));
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (msg: PoolResponse) => this.settle(slot, msg));
@@ -107,11 +115,16 @@ export class CodecPool implements CodecRunner {
     this.pump();
   }
 
-  /** Ends the threads; queued blocks are rejected. */
+  /** Ends the threads; blocks queued or in progress are rejected. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new DataboxError('ERR_CODEC_POOL', 'codec pool closed'));
+    const closed = (): DataboxError => new DataboxError('ERR_CODEC_POOL', 'codec pool closed before the block was done');
+    for (const job of this.queue.splice(0)) job.reject(closed());
+    for (const slot of this.slots) {
+      slot.job?.reject(closed());
+      slot.job = undefined;
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
