@@ -209,6 +209,7 @@ export class GeoTiff {
     const out = bands.map(() => allocate(image.dtype, window.width * window.height));
     const fill = image.nodata ?? 0;
     const plan = planBlocks(image, window, bands);
+    if (plan.some((r) => r.length > 0)) this.codecs.warm?.();
     for (const batch of batchReads(plan, BATCH_BYTES)) {
       options.signal?.throwIfAborted();
       const present = batch.filter((r) => r.length > 0);

@@ -9,6 +9,8 @@ export interface CodecRunner {
    * (a pool may move its buffer to another thread, leaving it empty here); without, `samples` is untouched.
    */
   encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options?: { transfer?: boolean }): Promise<Uint8Array>;
+  /** Gets ready for blocks (starts threads) while the caller does I/O; optional. */
+  warm?(): void;
 }
 
 /** Runs codecs on this thread; zlib's asynchronous calls still spread over libuv's thread pool. */

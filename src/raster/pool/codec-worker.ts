@@ -1,18 +1,20 @@
 import { parentPort } from 'node:worker_threads';
-import { decodeBlockSync, encodeBlockSync, loadCodecs } from '../codecs/index.js';
+import { Compression, decodeBlockSync, encodeBlockSync, loadCodecs } from '../codecs/index.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
 /** A codec pool thread: runs one block at a time, synchronously, and hands the bytes back without copying. */
 const port = parentPort;
 if (port === null) throw new Error('codec-worker.js must run as a worker thread');
 
-// LERC's WebAssembly loads once per thread; the pool sends one block at a time, so waiting here keeps order.
-const ready = loadCodecs();
+// LERC's and JPEG's WebAssembly compile once per thread, on the first block that needs them, so a pool that
+// only sees DEFLATE starts at once. The pool sends one block at a time, so waiting here keeps order.
+let wasm: Promise<void> | undefined;
+const needsWasm = (compression: number): boolean => compression === Compression.Lerc || compression === Compression.Jpeg;
 
 port.on('message', async (msg: PoolRequest) => {
   let reply: PoolResponse;
   try {
-    await ready;
+    if (msg.op === 'decode' && needsWasm(msg.layout.compression)) await (wasm ??= loadCodecs());
     const result = msg.op === 'decode' ? decodeBlockSync(msg.data, msg.layout) : encodeBlockSync(msg.data, msg.layout);
     reply = { id: msg.id, ok: true, data: result };
     port.postMessage(reply, [result.buffer as ArrayBuffer]);

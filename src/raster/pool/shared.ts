@@ -11,6 +11,7 @@ let shared: CodecPool | undefined;
 export const sharedCodecs: CodecRunner = {
   decode: (data, layout) => (shared ??= new CodecPool()).decode(data, layout),
   encode: (samples, layout, options) => (shared ??= new CodecPool()).encode(samples, layout, options),
+  warm: () => void (shared ??= new CodecPool()),
 };
 
 /** Ends the shared pool's threads (a later block starts a new pool). */
