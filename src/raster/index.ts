@@ -1,6 +1,8 @@
 /** The raster library: GeoTIFF/COG reading and writing. It knows nothing of scheduling. */
 export { GeoTiff, openGeoTiff, type OpenOptions, type RasterInfo, type RasterWindow, type ReadWindowOptions } from './geotiff.js';
-export { CogWriter, CogWriteError, type CogWriteResult } from './cog/writer.js';
+export { CogWriter, type CogWriteResult } from './cog/writer.js';
+export { CogWriteError } from './cog/errors.js';
+export { CLASSIC_LIMIT, planCogFile, type FilePlan } from './cog/layout.js';
 export {
   COMPRESSIONS,
   RESAMPLINGS,

@@ -3,7 +3,6 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSink, type ByteSink } from '../../storage/index.js';
-import { DataboxError } from '../../errors.js';
 import type { BlockLayout } from '../codecs/index.js';
 import type { CodecRunner } from '../pool/codec-runner.js';
 import { sharedCodecs } from '../pool/shared.js';
@@ -11,6 +10,8 @@ import { geoKeysForEpsg } from '../crs/index.js';
 import { allocate, bytesOf, dtypeInfo, type TypedArray } from '../dtype.js';
 import { Compression, FieldType, Tag } from '../tiff/tags.js';
 import { encodeIfd, ifdByteSize, type IfdEntry } from './ifd-encoder.js';
+import { CogWriteError } from './errors.js';
+import { GHOST, planCogFile, type FilePlan } from './layout.js';
 import { levelSizes, resolveCogOptions, type CogOptions, type ResolvedCogOptions } from './options.js';
 import { downsampleInto } from './overview.js';
 
@@ -25,20 +26,9 @@ import { downsampleInto } from './overview.js';
  * from the smallest overview to full resolution, each tile framed by a size leader and a repeated trailer.
  */
 
-const GHOST_BODY =
-  'LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\n' +
-  'BLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n ';
-const GHOST = `GDAL_STRUCTURAL_METADATA_SIZE=${String(GHOST_BODY.length).padStart(6, '0')} bytes\n${GHOST_BODY}`;
-
 const COMPRESSION_TAG = { deflate: Compression.Deflate, lzw: Compression.Lzw, zstd: Compression.Zstd, none: Compression.None };
-const CLASSIC_LIMIT = 2 ** 32 - 1;
 const SINK_CHUNK = 4 * 1024 * 1024;
 
-export class CogWriteError extends DataboxError {
-  constructor(message: string, cause?: unknown) {
-    super('ERR_COG_WRITE', message, { cause });
-  }
-}
 
 interface Level {
   width: number;
@@ -240,7 +230,12 @@ export class CogWriter {
           throw new CogWriteError(`Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${li} ${what} in ${this.url}`);
         }
       });
-      const plan = this.plan();
+      const plan = planCogFile(
+        this.levels,
+        (li, bigTiff) => ifdByteSize(this.entries(li, bigTiff, new Float64Array(this.levels[li]!.byteCount.length)), bigTiff),
+        this.options.bigtiff,
+        this.url,
+      );
       sink = await openSink(this.url);
       await this.writeFile(sink, plan);
       await sink.close();
@@ -268,40 +263,6 @@ export class CogWriter {
   private async cleanup(): Promise<void> {
     await this.spool.close().catch(() => undefined);
     await rm(this.spoolPath, { force: true });
-  }
-
-  /** Places the IFDs and the tile data; decides BigTIFF when 'auto'. Plain data, no I/O. */
-  private plan(): FilePlan {
-    const classic = this.planWith(false);
-    const want = this.options.bigtiff;
-    if (want === true) return this.planWith(true);
-    if (classic.fileSize <= CLASSIC_LIMIT) return classic;
-    if (want === false) {
-      throw new CogWriteError(`${this.url} would be ${classic.fileSize} bytes, past classic TIFF's 4 GiB; allow BigTIFF`);
-    }
-    return this.planWith(true);
-  }
-
-  private planWith(bigTiff: boolean): FilePlan {
-    const headerSize = bigTiff ? 16 : 8;
-    let at = headerSize + GHOST.length;
-    at += at % 2;
-    const ifdAt: number[] = [];
-    const sizes = this.levels.map((_, i) => ifdByteSize(this.entries(i, bigTiff, new Float64Array(this.levels[i]!.byteCount.length)), bigTiff));
-    for (const size of sizes) {
-      ifdAt.push(at);
-      at += size + (size % 2);
-    }
-    // Data: smallest overview first, full resolution last, each tile row-major between a leader and a trailer.
-    const tileOffsets = this.levels.map((l) => new Float64Array(l.byteCount.length));
-    for (let li = this.levels.length - 1; li >= 0; li--) {
-      const level = this.levels[li]!;
-      for (let t = 0; t < level.byteCount.length; t++) {
-        tileOffsets[li]![t] = at + 4;
-        at += level.byteCount[t]! + 8;
-      }
-    }
-    return { bigTiff, headerSize, ifdAt, tileOffsets, fileSize: at };
   }
 
   private entries(levelIndex: number, bigTiff: boolean, tileOffsets: Float64Array): IfdEntry[] {
@@ -396,13 +357,6 @@ export class CogWriter {
   }
 }
 
-interface FilePlan {
-  bigTiff: boolean;
-  headerSize: number;
-  ifdAt: number[];
-  tileOffsets: Float64Array[];
-  fileSize: number;
-}
 
 /** GDAL_NODATA text, as GDAL writes it. */
 function formatNodata(value: number): string {
