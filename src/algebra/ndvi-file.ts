@@ -6,9 +6,12 @@ import {
   GeoTiff,
   cutTile,
   pipeline,
+  planSpans,
+  storedNodata,
   type CogCompression,
   type CogWriteResult,
   type RasterWindow,
+  type Span,
 } from '../raster/index.js';
 import { NDVI_NODATA, computeNdvi, emptyNdviStats, type NdviDType, type NdviStats } from './ndvi.js';
 
@@ -81,24 +84,23 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
     const stats = emptyNdviStats();
     try {
       const b = writer.options.blockSize;
-      const spans = columnSpans(red.width, b, [red, nir]);
-      const steps = Array.from({ length: writer.tilesDown }, (_, row) => spans.map((span) => ({ row, span }))).flat();
-      const read = ({ row, span }: Step): Promise<[RasterWindow, RasterWindow]> => {
-        const window = { x: span.x, y: row * b, width: span.width, height: Math.min(b, red.height - row * b) };
+      const spans = planSpans(red.width, red.height, b, [red.main, nir.main]);
+      const read = ({ window }: Span): Promise<[RasterWindow, RasterWindow]> => {
         const opts = { window, bands: [0], ...(options.signal ? { signal: options.signal } : {}) };
         return Promise.all([red.readWindow(opts), nir.readWindow(opts)]);
       };
       const fill = NDVI_NODATA[dtype];
-      await pipeline(steps, read, async ([r, n], { row, span }, i) => {
+      const redNodata = storedNodata(red.dtype, red.nodata);
+      const nirNodata = storedNodata(nir.dtype, nir.nodata);
+      await pipeline(spans, read, async ([r, n], { row, col }, i) => {
         const out = dtype === 'int16' ? new Int16Array(r.width * r.height) : new Float32Array(r.width * r.height);
-        computeNdvi(r.bands[0]!, n.bands[0]!, red.nodata, nir.nodata, out, stats);
-        const firstCol = span.x / b;
+        computeNdvi(r.bands[0]!, n.bands[0]!, redNodata, nirNodata, out, stats);
         await Promise.all(
-          Array.from({ length: Math.ceil(span.width / b) }, (_, k) =>
-            writer.writeTile(firstCol + k, row, cutTile([out], r.width, r.height, k, b, writer.options.dtype, fill)),
+          Array.from({ length: Math.ceil(r.width / b) }, (_, k) =>
+            writer.writeTile(col + k, row, cutTile([out], r.width, r.height, k, b, writer.options.dtype, fill)),
           ),
         );
-        options.onProgress?.((i + 1) / steps.length);
+        options.onProgress?.((i + 1) / spans.length);
       });
       const write = await writer.finish();
       return { write, width: red.width, height: red.height, epsg: red.crs?.epsg ?? null, stats };
@@ -110,28 +112,6 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
     await Promise.all(opened.map((g) => g.close()));
     await pool.close();
   }
-}
-
-interface Step {
-  row: number;
-  span: { x: number; width: number };
-}
-
-/** Output tiles per span: four 512-pixel tiles keep a span near 8 MB of Float32 while I/O stays large. */
-const TILES_PER_SPAN = 4;
-
-/**
- * Splits each row of output tiles into column spans, so memory holds a few tiles rather than a whole
- * scene-wide row. Spans are aligned to the inputs' own tiles, so no input block is decoded twice; an
- * input in strips (or with tiles that do not divide the span) gets one span of the full width.
- */
-function columnSpans(width: number, blockSize: number, inputs: GeoTiff[]): Step['span'][] {
-  const spanWidth = blockSize * TILES_PER_SPAN;
-  const aligned = inputs.every((g) => g.main.tiled && spanWidth % g.main.blockWidth === 0);
-  if (!aligned) return [{ x: 0, width }];
-  const spans: Step['span'][] = [];
-  for (let x = 0; x < width; x += spanWidth) spans.push({ x, width: Math.min(spanWidth, width - x) });
-  return spans;
 }
 
 function checkSameGrid(red: GeoTiff, nir: GeoTiff): void {

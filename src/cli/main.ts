@@ -3,12 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { DataboxError, messageOf } from '../errors.js';
 import { closeSharedCodecs } from '../raster/index.js';
 import { closeSharedConnections } from '../storage/index.js';
+import { InterruptedError, type CliContext } from './context.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
 import { registerTranslate } from './commands/translate.js';
 
 /** The `databox` command: one file per sub-command under commands/. */
-export function buildProgram(): Command {
+export function buildProgram(context: CliContext): Command {
   const program = new Command()
     .name('databox')
     .description('DataboxMR: a light distributed engine for remote-sensing rasters')
@@ -16,17 +17,24 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInfo(program);
-  registerTranslate(program);
-  registerNdvi(program);
+  registerTranslate(program, context);
+  registerNdvi(program, context);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  // `once`: a second Ctrl-C finds no handler and ends the process at once, as users expect.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(new InterruptedError(sig)));
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram({ signal: controller.signal }).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`databox: ${err.message}\n`);
+      return err.signal === 'SIGINT' ? 130 : 143;
+    }
     // A mistake of the user's (bad file, bad URL, bad option) gets one line; a bug also gets its stack
     // when DATABOX_DEBUG is set.
     process.stderr.write(`databox: ${messageOf(err)}\n`);

@@ -95,3 +95,15 @@ export function viewAs(dtype: DType, bytes: Uint8Array): TypedArray {
 export function bytesOf(array: TypedArray): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
+
+/**
+ * The nodata value as pixels of `dtype` hold it, for comparing and filling: Float32 rounds it to single
+ * precision (so 0.1 matches the pixels written as 0.1), integers keep it only when the type can hold it
+ * (GDAL keeps an out-of-range value in the tag, but no pixel can equal it). Null when no pixel can match.
+ */
+export function storedNodata(dtype: DType, nodata: number | null): number | null {
+  if (nodata === null) return null;
+  const info = INFO[dtype];
+  if (info.float) return dtype === 'Float32' ? Math.fround(nodata) : nodata;
+  return Number.isInteger(nodata) && nodata >= info.min && nodata <= info.max ? nodata : null;
+}

@@ -8,8 +8,10 @@ export type GeoTransform = [number, number, number, number, number, number];
 /** GDAL's default when a file has no georeferencing. */
 export const IDENTITY_GEOTRANSFORM: GeoTransform = [0, 1, 0, 0, 0, 1];
 
-const GT_RASTER_TYPE_KEY = 1025;
-const RASTER_PIXEL_IS_POINT = 2;
+/** GTRasterTypeGeoKey and its two values. */
+export const GT_RASTER_TYPE_KEY = 1025;
+export const RASTER_PIXEL_IS_AREA = 1;
+export const RASTER_PIXEL_IS_POINT = 2;
 
 /** GTRasterTypeGeoKey from a GeoKey directory; 1 (PixelIsArea) when absent. */
 function rasterType(directory: TagValue | undefined): number {
@@ -31,18 +33,19 @@ export function geoTransformFromTags(url: string, tags: Map<number, TagValue>): 
   const transform = tags.get(Tag.ModelTransformation);
   const tiepoint = tags.get(Tag.ModelTiepoint);
   const scale = tags.get(Tag.ModelPixelScale);
+  // GDAL's precedence: tiepoint and pixel scale first, ModelTransformation only without them.
   let gt: GeoTransform | null = null;
-  if (transform instanceof Float64Array) {
-    if (transform.length < 16) throw new TiffError(url, `ModelTransformation has ${transform.length} values, not 16`);
-    const m = transform;
-    gt = [m[3]!, m[0]!, m[1]!, m[7]!, m[4]!, m[5]!];
-  } else if (tiepoint instanceof Float64Array && scale instanceof Float64Array) {
+  if (tiepoint instanceof Float64Array && scale instanceof Float64Array) {
     if (tiepoint.length < 6) throw new TiffError(url, `ModelTiepoint has ${tiepoint.length} values, fewer than 6`);
     if (scale.length < 2) throw new TiffError(url, `ModelPixelScale has ${scale.length} values, fewer than 2`);
     const [i, j, , x, y] = tiepoint as unknown as number[];
     const sx = scale[0]!;
     const sy = scale[1]!;
     gt = [x! - i! * sx, sx, 0, y! + j! * sy, 0, -sy];
+  } else if (transform instanceof Float64Array) {
+    if (transform.length < 16) throw new TiffError(url, `ModelTransformation has ${transform.length} values, not 16`);
+    const m = transform;
+    gt = [m[3]!, m[0]!, m[1]!, m[7]!, m[4]!, m[5]!];
   }
   if (gt === null) return null;
   if (!gt.every(Number.isFinite)) throw new TiffError(url, `georeferencing holds a non-finite value: [${gt.join(', ')}]`);

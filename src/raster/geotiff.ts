@@ -1,11 +1,11 @@
 import { openSource, readRanges, type ByteSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
 import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
-import { allocate, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
+import { allocate, dtypeInfo, storedNodata, viewAs, type DType, type TypedArray } from './dtype.js';
 import { RasterRangeError, TiffError } from './errors.js';
 import { geoTransformFromTags, type GeoTransform } from './georef.js';
 import { readTiffStructure } from './tiff/ifd.js';
-import { describeImage, type TiffImage } from './tiff/image.js';
+import { describeImage, subfileTypeOf, type TiffImage } from './tiff/image.js';
 import { Tag } from './tiff/tags.js';
 import type { CodecRunner } from './pool/codec-runner.js';
 import { sharedCodecs } from './pool/shared.js';
@@ -60,6 +60,9 @@ export interface RasterWindow {
   bands: TypedArray[];
 }
 
+/** Most bytes of pixels one window read returns (2 GiB); a larger read is refused before allocating. */
+export const MAX_WINDOW_BYTES = 2 ** 31;
+
 /** Compressed bytes in flight per batch of a window read; bounds memory on huge windows. */
 const BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -83,6 +86,8 @@ export class GeoTiff {
     littleEndian: boolean,
     bigTiff: boolean,
     private readonly codecs: CodecRunner,
+    /** True when we opened the source from a URL, so closing it is ours to do. */
+    private readonly ownsSource: boolean,
   ) {
     this.levels = levels;
     this.geotransform = geotransform;
@@ -94,13 +99,26 @@ export class GeoTiff {
 
   /** Opens a GeoTIFF from a URL (`/path`, `file://`, `http(s)://`, `s3://`) or an open ByteSource. */
   static async open(target: string | ByteSource, options: OpenOptions = {}): Promise<GeoTiff> {
-    const source = typeof target === 'string' ? openSource(target) : target;
+    const owned = typeof target === 'string';
+    const source = owned ? openSource(target) : target;
     try {
       const structure = await readTiffStructure(source, options);
-      const images = structure.ifds.map((ifd) => describeImage(source.url, ifd));
-      const main = images.find((im) => (im.subfileType & 5) === 0) ?? images[0]!;
-      const overviews = images
-        .filter((im) => im !== main && (im.subfileType & 1) === 1 && (im.subfileType & 4) === 0)
+      // Transparency masks (NewSubfileType bit 2, e.g. GDAL's 1-bit per-dataset masks) are not bands.
+      const ifds = structure.ifds.filter((ifd) => (subfileTypeOf(ifd) & 4) === 0);
+      if (ifds.length === 0) throw new TiffError(source.url, 'the file holds only transparency masks, no image');
+      const mainIfd = ifds.find((ifd) => (subfileTypeOf(ifd) & 1) === 0) ?? ifds[0]!;
+      const main = describeImage(source.url, mainIfd, structure.fileSize);
+      // Only the main image must be readable; an overview we cannot use is left out rather than fatal.
+      const overviews = ifds
+        .filter((ifd) => ifd !== mainIfd && (subfileTypeOf(ifd) & 1) === 1)
+        .flatMap((ifd) => {
+          try {
+            return [describeImage(source.url, ifd, structure.fileSize)];
+          } catch (err) {
+            if (err instanceof TiffError) return [];
+            throw err;
+          }
+        })
         .filter((im) => im.samplesPerPixel === main.samplesPerPixel && im.dtype === main.dtype && im.width < main.width)
         .sort((a, b) => b.width - a.width);
       const gt = geoTransformFromTags(source.url, main.tags);
@@ -135,9 +153,10 @@ export class GeoTiff {
         structure.littleEndian,
         structure.bigTiff,
         options.codecs ?? sharedCodecs,
+        owned,
       );
     } catch (err) {
-      await source.close();
+      if (owned) await source.close();
       throw err;
     }
   }
@@ -206,8 +225,15 @@ export class GeoTiff {
         throw new RasterRangeError(`Band ${b} does not exist in ${this.url}: it has bands 0..${image.samplesPerPixel - 1}`);
       }
     }
+    const bytes = window.width * window.height * bands.length * dtypeInfo(image.dtype).bytes;
+    if (bytes > MAX_WINDOW_BYTES) {
+      throw new RasterRangeError(
+        `Window ${window.width}×${window.height} of ${bands.length} band(s) of ${image.dtype} from ${this.url} would take ${bytes} bytes, ` +
+          `more than the ${MAX_WINDOW_BYTES} one read may allocate; read smaller windows`,
+      );
+    }
     const out = bands.map(() => allocate(image.dtype, window.width * window.height));
-    const fill = image.nodata ?? 0;
+    const fill = storedNodata(image.dtype, image.nodata) ?? 0;
     const plan = planBlocks(image, window, bands);
     if (plan.some((r) => r.length > 0)) this.codecs.warm?.();
     for (const batch of batchReads(plan, BATCH_BYTES)) {
@@ -252,8 +278,9 @@ export class GeoTiff {
     };
   }
 
+  /** Closes the source if this GeoTiff opened it from a URL; a ByteSource passed in stays the caller's. */
   async close(): Promise<void> {
-    await this.source.close();
+    if (this.ownsSource) await this.source.close();
   }
 }
 

@@ -17,7 +17,8 @@ export {
 export { translate, type TranslateOptions } from './translate.js';
 export { cutTile } from './tiles.js';
 export { pipeline, type PipelineOptions } from './pipeline.js';
-export { DTYPES, allocate, bytesOf, dtypeInfo, viewAs, type DType, type TypedArray } from './dtype.js';
+export { TILES_PER_SPAN, planSpans, type Span } from './spans.js';
+export { DTYPES, allocate, bytesOf, dtypeInfo, storedNodata, viewAs, type DType, type TypedArray } from './dtype.js';
 export { IDENTITY_GEOTRANSFORM, type GeoTransform } from './georef.js';
 export { RasterRangeError, TiffError, TiffUnsupportedError } from './errors.js';
 export { checkWindow, planBlocks, type BlockRead, type Window } from './window.js';

@@ -2,7 +2,9 @@ import { CogWriter, type CogWriteResult } from './cog/writer.js';
 import type { CogOptions } from './cog/options.js';
 import { GeoTiff, type RasterWindow } from './geotiff.js';
 import { cutTile } from './tiles.js';
+import { storedNodata } from './dtype.js';
 import { pipeline } from './pipeline.js';
+import { planSpans, type Span } from './spans.js';
 import type { CodecRunner } from './pool/codec-runner.js';
 
 /** Encoding choices for {@link translate}; the shape, type and georeferencing come from the input. */
@@ -15,8 +17,8 @@ export type TranslateOptions = Pick<CogOptions, 'compression' | 'level' | 'block
 };
 
 /**
- * Any readable GeoTIFF in, a COG out, pixels unchanged. Streams by rows of tiles: the next row is read
- * while the current one is compressed, so memory holds a few rows of tiles.
+ * Any readable GeoTIFF in, a COG out, pixels unchanged. Streams by spans of a few tiles (see
+ * planSpans): the next span is read while the current one is compressed, so memory stays bounded by tiles.
  */
 export async function translate(input: string, output: string, options: TranslateOptions = {}): Promise<CogWriteResult> {
   const { onProgress, signal, codecs, ...encoding } = options;
@@ -36,21 +38,17 @@ export async function translate(input: string, output: string, options: Translat
     }, codecs ? { codecs } : {});
     try {
       const b = writer.options.blockSize;
-      const readRow = (row: number): Promise<RasterWindow> =>
-        src.readWindow({
-          window: { x: 0, y: row * b, width: src.width, height: Math.min(b, src.height - row * b) },
-          ...(signal ? { signal } : {}),
-        });
-      const rows = Array.from({ length: writer.tilesDown }, (_, row) => row);
-      const fill = src.nodata ?? 0;
-      await pipeline(rows, readRow, async (strip, row) => {
+      const spans = planSpans(src.width, src.height, b, [src.main]);
+      const read = ({ window }: Span): Promise<RasterWindow> => src.readWindow({ window, ...(signal ? { signal } : {}) });
+      const fill = storedNodata(src.dtype, src.nodata) ?? 0;
+      await pipeline(spans, read, async (strip, { row, col }, i) => {
         await Promise.all(
-          Array.from({ length: writer.tilesAcross }, (_, col) =>
-            writer.writeTile(col, row, cutTile(strip.bands, strip.width, strip.height, col, b, src.dtype, fill)),
+          Array.from({ length: Math.ceil(strip.width / b) }, (_, k) =>
+            writer.writeTile(col + k, row, cutTile(strip.bands, strip.width, strip.height, k, b, src.dtype, fill)),
           ),
         );
-        onProgress?.((row + 1) / writer.tilesDown);
-      }, { maxPending: 1 }); // rows are wide (a scene's width of tiles): let one row's writes overlap the next
+        onProgress?.((i + 1) / spans.length);
+      });
       return await writer.finish();
     } catch (err) {
       await writer.abort();

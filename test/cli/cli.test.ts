@@ -125,3 +125,43 @@ describe('databox ndvi', () => {
   });
 });
 
+
+describe('interrupting a command', () => {
+  it('Ctrl-C during translate removes the spool and the partial output, and exits 130', async () => {
+    const { mkdirSync, readdirSync, watch } = await import('node:fs');
+    const { spawn } = await import('node:child_process');
+    const { CogWriter, cutTile, allocate } = await import('../../src/raster/index.js');
+    const { CLI } = await import('../helpers/cli.js');
+    // A 4096×4096 noisy band: long enough to translate that the signal lands mid-way.
+    const input = join(tmp.dir, 'big.tif');
+    const writer = await CogWriter.create(input, { width: 4096, height: 4096, dtype: 'UInt16', overviews: 'none', compression: 'none' });
+    const tile = allocate('UInt16', 512 * 512);
+    for (let i = 0; i < tile.length; i++) tile[i] = (i * 2654435761) % 65521;
+    for (let row = 0; row < 8; row++) for (let col = 0; col < 8; col++) await writer.writeTile(col, row, cutTile([tile], 512, 512, 0, 512, 'UInt16', 0));
+    await writer.finish();
+
+    const spoolDir = join(tmp.dir, 'spool');
+    const outDir = join(tmp.dir, 'interrupted');
+    mkdirSync(spoolDir);
+    mkdirSync(outDir);
+    const spoolAppeared = new Promise<void>((resolve) => {
+      const w = watch(spoolDir, () => {
+        w.close();
+        resolve();
+      });
+    });
+    const child = spawn(process.execPath, [CLI, 'translate', input, join(outDir, 'out.tif')], {
+      env: { ...process.env, TMPDIR: spoolDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await spoolAppeared;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toBe('databox: interrupted by SIGINT; nothing was written\n');
+    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+});

@@ -19,7 +19,7 @@ export interface GdalProbe {
   geotransform: number[] | null;
   epsg: number | null;
   wkt: string | null;
-  nodata: number | 'nan' | null;
+  nodata: number | 'nan' | 'inf' | '-inf' | null;
   block: [number, number];
   compression: string | null;
   layout: string | null;
@@ -36,4 +36,10 @@ const probeScript = fileURLToPath(new URL('./gdal_probe.py', import.meta.url));
 export function gdalProbe(path: string, pixelsTo?: string): GdalProbe {
   const args = [probeScript, path, ...(pixelsTo ? ['--pixels-to', pixelsTo] : [])];
   return JSON.parse(execFileSync(GDAL_PYTHON, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as GdalProbe;
+}
+
+/** Runs a snippet with GDAL's Python bindings (`gdal` and `np` imported, exceptions on), for making inputs. */
+export function gdalPython(code: string): void {
+  const prelude = 'from osgeo import gdal\nimport numpy as np\ngdal.UseExceptions()\n';
+  execFileSync(GDAL_PYTHON, ['-c', prelude + code], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -36,7 +36,7 @@ out = {
     'geotransform': list(ds.GetGeoTransform(can_return_null=True) or []) or None,
     'epsg': epsg,
     'wkt': srs.ExportToWkt() if srs is not None else None,
-    'nodata': None if nodata is None else ('nan' if nodata != nodata else nodata),
+    'nodata': None if nodata is None else ('nan' if nodata != nodata else ('inf' if nodata == float('inf') else ('-inf' if nodata == float('-inf') else nodata))),
     'block': b1.GetBlockSize(),
     'compression': ds.GetMetadataItem('COMPRESSION', 'IMAGE_STRUCTURE'),
     'layout': ds.GetMetadataItem('LAYOUT', 'IMAGE_STRUCTURE'),

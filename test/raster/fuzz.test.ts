@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataboxError } from '../../src/errors.js';
@@ -59,14 +60,18 @@ function mutate(bytes: Uint8Array, r: () => number): { data: Uint8Array; what: s
   return { data, what };
 }
 
-async function exercise(source: MemorySource): Promise<void> {
+async function exercise(source: MemorySource | string): Promise<void> {
   const tiff = await openGeoTiff(source);
-  tiff.info();
-  for (let level = 0; level < tiff.levels.length; level++) {
-    const image = tiff.levels[level]!;
-    // Cap the window so a mutated size does not turn one case into a giant (but legitimate) read.
-    const window = { x: 0, y: 0, width: Math.min(image.width, 2048), height: Math.min(image.height, 2048) };
-    await tiff.readWindow({ level, window });
+  try {
+    tiff.info();
+    for (let level = 0; level < tiff.levels.length; level++) {
+      const image = tiff.levels[level]!;
+      // Cap the window so a mutated size does not turn one case into a giant (but legitimate) read.
+      const window = { x: 0, y: 0, width: Math.min(image.width, 2048), height: Math.min(image.height, 2048) };
+      await tiff.readWindow({ level, window });
+    }
+  } finally {
+    await tiff.close();
   }
 }
 
@@ -106,6 +111,63 @@ describe('hostile files', () => {
     // Most mutations must be caught; a fuzzer whose cases all pass tests nothing.
     expect(failed).toBeGreaterThan(CASES / 4);
   }, 240_000);
+
+  it('mutated files read from disk fail as cleanly as from memory', async () => {
+    // The file source allocates by the length asked; a hostile block size must be caught before it.
+    const dir = mkdtempSync(join(tmpdir(), 'databox-fuzz-'));
+    try {
+      const r = prng(SEED + 1);
+      for (let i = 0; i < 300; i++) {
+        const fixture = fixtures[i % fixtures.length]!;
+        const { data, what } = mutate(fixture.bytes, r);
+        const path = join(dir, `${i}-${fixture.name}`);
+        writeFileSync(path, data);
+        try {
+          await exercise(path);
+        } catch (err) {
+          if (!(err instanceof DataboxError) || !err.message.includes(path)) {
+            throw new Error(`file case ${i} (seed ${SEED + 1}, ${fixture.name}, ${what}) threw ${String(err)}`, { cause: err });
+          }
+        }
+        rmSync(path);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a tile claiming 3 GB in a small file is refused before it is read', async () => {
+    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u16_zstd_tiled.tif')));
+    const view = new DataView(bytes.buffer);
+    const first = view.getUint32(4, true);
+    for (let i = 0; i < view.getUint16(first, true); i++) {
+      const at = first + 2 + i * 12;
+      if (view.getUint16(at, true) === 325) view.setUint32(view.getUint32(at + 8, true), 3_000_000_000, true);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'databox-fuzz-'));
+    const path = join(dir, 'bigcount.tif');
+    writeFileSync(path, bytes);
+    try {
+      await expect(openGeoTiff(path)).rejects.toThrow(/bigcount\.tif: IFD 0 tile 0 claims 3000000000 bytes at offset \d+, past the end of the file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('duplicated tags are read once: the first wins, as in libtiff', async () => {
+    const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u8_packbits_strips.tif')));
+    const view = new DataView(bytes.buffer);
+    const first = view.getUint32(4, true);
+    const count = view.getUint16(first, true);
+    // Turn the last entry into a second ImageWidth that would make the image unreadable if it won.
+    const last = first + 2 + (count - 1) * 12;
+    view.setUint16(last, 256, true);
+    view.setUint16(last + 2, 4, true);
+    view.setUint32(last + 4, 1, true);
+    view.setUint32(last + 8, 1_000_000_000, true);
+    const tiff = await openGeoTiff(new MemorySource(bytes, 'mem://dup.tif'));
+    expect(tiff.width).toBe(294);
+  });
 
   it('an IFD chain that loops is refused, not followed forever', async () => {
     const bytes = new Uint8Array(readFileSync(join(CONFORMANCE, 'u8_packbits_strips.tif')));

@@ -12,11 +12,17 @@ export function registerInfo(program: Command): void {
       const tiff = await openGeoTiff(url);
       try {
         const info = tiff.info();
-        process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : formatInfo(info));
+        process.stdout.write(opts.json ? `${JSON.stringify(info, jsonNumbers)}\n` : formatInfo(info));
       } finally {
         await tiff.close();
       }
     });
+}
+
+/** JSON has no NaN or infinity; nodata NaN must not read as "no nodata", so they print as GDAL spells them. */
+function jsonNumbers(_key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isFinite(value)) return value;
+  return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
 }
 
 export function formatInfo(i: RasterInfo): string {

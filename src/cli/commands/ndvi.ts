@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
 import { NDVI_DTYPES, ndviFile, type NdviDType } from '../../algebra/index.js';
 import { choiceOption, formatBytes } from '../options.js';
 import { progressBar } from '../progress.js';
 
 /** `databox ndvi --red <url> --nir <url> --out <url>`: NDVI of one scene on this machine, both cores. */
-export function registerNdvi(program: Command): void {
+export function registerNdvi(program: Command, { signal }: CliContext): void {
   program
     .command('ndvi')
     .description('NDVI = (NIR - Red) / (NIR + Red) of one scene into a COG, on every core of this machine')
@@ -16,7 +17,7 @@ export function registerNdvi(program: Command): void {
       const started = performance.now();
       const progress = progressBar('ndvi');
       try {
-        const r = await ndviFile({ ...flags, onProgress: (f) => progress.update(f) });
+        const r = await ndviFile({ ...flags, onProgress: (f) => progress.update(f), signal });
         progress.stop();
         const s = r.stats;
         const seconds = (performance.now() - started) / 1000;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
 import { COMPRESSIONS, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
 import { blockOption, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -12,7 +13,7 @@ interface TranslateFlags {
 }
 
 /** `databox translate <in> <out>`: any readable GeoTIFF in, a Cloud Optimized GeoTIFF out, pixels unchanged. */
-export function registerTranslate(program: Command): void {
+export function registerTranslate(program: Command, { signal }: CliContext): void {
   program
     .command('translate')
     .description('copy any readable GeoTIFF into a Cloud Optimized GeoTIFF, pixels unchanged')
@@ -34,6 +35,7 @@ export function registerTranslate(program: Command): void {
           overviews: flags.overviews,
           bigtiff: flags.bigtiff ? true : 'auto',
           onProgress: (f) => progress.update(f),
+          signal,
         });
         progress.stop();
         const levels = result.levels.map(([w, h]) => `${w}×${h}`).join(', ');

@@ -77,7 +77,7 @@ const schema = z.object({
     })
     .nullable()
     .default(null),
-  nodata: z.union([z.number(), z.nan()]).nullable().default(null),
+  nodata: z.union([z.number(), z.nan(), z.literal(Infinity), z.literal(-Infinity)]).nullable().default(null),
   blockSize: positiveInt.max(4096).refine((n) => n % 16 === 0, 'must be a multiple of 16').default(512),
   compression: z.enum(COMPRESSIONS).default('deflate'),
   level: z.number().int().optional(),

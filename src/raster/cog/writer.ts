@@ -6,8 +6,9 @@ import { openSink, type ByteSink } from '../../storage/index.js';
 import type { BlockLayout } from '../codecs/index.js';
 import type { CodecRunner } from '../pool/codec-runner.js';
 import { sharedCodecs } from '../pool/shared.js';
-import { geoKeysForEpsg } from '../crs/index.js';
-import { allocate, bytesOf, dtypeInfo, type TypedArray } from '../dtype.js';
+import { geoKeysForEpsg, type GeoKeyTagValues } from '../crs/index.js';
+import { GT_RASTER_TYPE_KEY, RASTER_PIXEL_IS_AREA } from '../georef.js';
+import { allocate, bytesOf, dtypeInfo, storedNodata, type TypedArray } from '../dtype.js';
 import { Compression, FieldType, Tag } from '../tiff/tags.js';
 import { encodeIfd, ifdByteSize, type IfdEntry } from './ifd-encoder.js';
 import { CogWriteError } from './errors.js';
@@ -59,6 +60,8 @@ export interface CogWriteResult {
 export class CogWriter {
   readonly options: ResolvedCogOptions;
   readonly levels: Level[];
+  /** Nodata as the pixels hold it (see storedNodata); null when no pixel can be nodata. */
+  private readonly nodata: number | null;
   private readonly pending: Map<string, PendingParent>[];
   private spoolSize = 0;
   private inFlight = new Set<Promise<void>>();
@@ -70,9 +73,11 @@ export class CogWriter {
     options: ResolvedCogOptions,
     private readonly spool: FileHandle,
     private readonly spoolPath: string,
+    private readonly sink: ByteSink,
     private readonly codecs: CodecRunner,
   ) {
     this.options = options;
+    this.nodata = storedNodata(options.dtype, options.nodata);
     const b = options.blockSize;
     this.levels = levelSizes(options.width, options.height, options.overviews).map(([width, height]) => {
       const across = Math.ceil(width / b);
@@ -93,9 +98,24 @@ export class CogWriter {
   static async create(url: string, options: CogOptions, runtime: { codecs?: CodecRunner } = {}): Promise<CogWriter> {
     const resolved = resolveCogOptions(options);
     if (resolved.epsg !== null) geoKeysForEpsg(resolved.epsg);
-    const spoolPath = join(resolved.tmpDir ?? tmpdir(), `databox-cog-${randomUUID()}.spool`);
-    const spool = await open(spoolPath, 'w+');
-    return new CogWriter(url, resolved, spool, spoolPath, runtime.codecs ?? sharedCodecs);
+    const dir = resolved.tmpDir ?? tmpdir();
+    const spoolPath = join(dir, `databox-cog-${randomUUID()}.spool`);
+    let spool: FileHandle;
+    try {
+      spool = await open(spoolPath, 'w+');
+    } catch (err) {
+      throw new CogWriteError(`Cannot create the tile spool for ${url} in ${dir} (${(err as Error).message}); set TMPDIR or tmpDir to a writable directory`, err);
+    }
+    // Open the output now, so a bad URL (a directory, no permission) fails before the work, not after it.
+    let sink: ByteSink;
+    try {
+      sink = await openSink(url);
+    } catch (err) {
+      await spool.close();
+      await rm(spoolPath, { force: true });
+      throw err;
+    }
+    return new CogWriter(url, resolved, spool, spoolPath, sink, runtime.codecs ?? sharedCodecs);
   }
 
   /** Tiles across and down at full resolution. */
@@ -158,7 +178,7 @@ export class CogWriter {
       const cols = Math.min(2, child.across - 2 * pc);
       const rows = Math.min(2, child.down - 2 * pr);
       const buffer = allocate(o.dtype, b * b * o.bands);
-      if (o.nodata !== null) buffer.fill(o.nodata);
+      if (this.nodata !== null) buffer.fill(this.nodata);
       parent = { pixels: buffer, received: 0, expected: cols * rows };
       map.set(key, parent);
     }
@@ -174,7 +194,7 @@ export class CogWriter {
       (col & 1) * (b / 2),
       (row & 1) * (b / 2),
       o.overviews,
-      o.nodata,
+      this.nodata,
       !dtypeInfo(o.dtype).float,
     );
     parent.received++;
@@ -209,7 +229,10 @@ export class CogWriter {
     // Reserve the spool range synchronously so concurrent tiles never overlap.
     const at = this.spoolSize;
     this.spoolSize += encoded.byteLength;
-    await this.spool.write(encoded, 0, encoded.byteLength, at);
+    const { bytesWritten } = await this.spool.write(encoded, 0, encoded.byteLength, at);
+    if (bytesWritten !== encoded.byteLength) {
+      throw new CogWriteError(`Short write to the tile spool ${this.spoolPath} (${bytesWritten} of ${encoded.byteLength} bytes); is the disk full?`);
+    }
     const level = this.levels[levelIndex]!;
     level.spoolOffset[row * level.across + col] = at;
     level.byteCount[row * level.across + col] = encoded.byteLength;
@@ -219,9 +242,8 @@ export class CogWriter {
   async finish(): Promise<CogWriteResult> {
     if (this.closed) throw new CogWriteError(`finish() called twice on ${this.url}`);
     this.closed = true;
-    let sink: ByteSink | undefined;
     try {
-      await Promise.all([...this.inFlight]);
+      await Promise.allSettled([...this.inFlight]);
       if (this.failed !== undefined) throw this.failed;
       this.levels.forEach((level, li) => {
         const missing = level.spoolOffset.findIndex((v) => v < 0);
@@ -236,9 +258,8 @@ export class CogWriter {
         this.options.bigtiff,
         this.url,
       );
-      sink = await openSink(this.url);
-      await this.writeFile(sink, plan);
-      await sink.close();
+      await this.writeFile(this.sink, plan);
+      await this.sink.close();
       return {
         url: this.url,
         bytes: plan.fileSize,
@@ -246,7 +267,7 @@ export class CogWriter {
         levels: this.levels.map((l) => [l.width, l.height]),
       };
     } catch (err) {
-      await sink?.abort().catch(() => undefined);
+      await this.sink.abort().catch(() => undefined);
       throw err;
     } finally {
       await this.cleanup();
@@ -257,6 +278,7 @@ export class CogWriter {
   async abort(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+    await this.sink.abort().catch(() => undefined);
     await this.cleanup();
   }
 
@@ -308,7 +330,7 @@ export class CogWriter {
         });
       }
     }
-    const keys = geoKeys ?? (epsg !== null ? geoKeysForEpsg(epsg) : null);
+    const keys = geoKeys !== null ? asPixelIsArea(geoKeys) : epsg !== null ? geoKeysForEpsg(epsg) : null;
     if (keys !== null) {
       e.push({ tag: Tag.GeoKeyDirectory, type: FieldType.SHORT, values: keys.directory });
       if (keys.doubles.length > 0) e.push({ tag: Tag.GeoDoubleParams, type: FieldType.DOUBLE, values: keys.doubles });
@@ -344,7 +366,8 @@ export class CogWriter {
         const tile = new Uint8Array(n + 8);
         const view = new DataView(tile.buffer);
         view.setUint32(0, n, true);
-        await this.spool.read(tile, 4, n, level.spoolOffset[t]!);
+        const { bytesRead } = await this.spool.read(tile, 4, n, level.spoolOffset[t]!);
+        if (bytesRead !== n) throw new CogWriteError(`Short read from the tile spool ${this.spoolPath} at tile ${t} of level ${li}`);
         // The trailer repeats the tile's last 4 bytes so a reader can detect a tile cut short.
         tile.copyWithin(n + 4, n, n + 4);
         if (out.position !== plan.tileOffsets[li]![t]! - 4) {
@@ -357,6 +380,18 @@ export class CogWriter {
   }
 }
 
+
+/**
+ * Copied GeoKeys with GTRasterTypeGeoKey set to PixelIsArea: the geotransform we write is area-based
+ * (a PixelIsPoint source was shifted half a pixel when read), so keeping Point would move the raster.
+ */
+function asPixelIsArea(keys: GeoKeyTagValues): GeoKeyTagValues {
+  const directory = [...keys.directory];
+  for (let at = 4; at + 3 < directory.length; at += 4) {
+    if (directory[at] === GT_RASTER_TYPE_KEY && directory[at + 1] === 0) directory[at + 3] = RASTER_PIXEL_IS_AREA;
+  }
+  return { ...keys, directory };
+}
 
 /** GDAL_NODATA text, as GDAL writes it. */
 function formatNodata(value: number): string {

@@ -37,6 +37,10 @@ export const TIFF_LIMITS = {
   maxEntries: 4096,
   /** Most bytes of one tag value we load. */
   maxTagBytes: 256 * 1024 * 1024,
+  /** Most values of one numeric tag (each becomes an 8-byte number in memory). */
+  maxTagValues: 32 * 1024 * 1024,
+  /** Most tag bytes we load from one file, all IFDs together. */
+  maxFileTagBytes: 512 * 1024 * 1024,
 };
 
 /** The tags whose values the reader needs; all others are skipped without reading. */
@@ -127,12 +131,13 @@ export async function readTiffStructure(source: ByteSource, options: ReadOptions
 
   const ifds: Ifd[] = [];
   const seen = new Set<number>();
+  const budget = { bytes: TIFF_LIMITS.maxFileTagBytes };
   let next = first;
   while (next !== 0) {
     if (seen.has(next)) throw new TiffError(url, `IFD chain loops back to offset ${next}`);
     if (ifds.length >= TIFF_LIMITS.maxIfds) throw new TiffError(url, `more than ${TIFF_LIMITS.maxIfds} IFDs`);
     seen.add(next);
-    const { ifd, nextOffset } = await readIfd(source, ifds.length, next, le, bigTiff, fileSize, options);
+    const { ifd, nextOffset } = await readIfd(source, ifds.length, next, le, bigTiff, fileSize, budget, options);
     ifds.push(ifd);
     next = nextOffset;
   }
@@ -147,6 +152,7 @@ async function readIfd(
   le: boolean,
   bigTiff: boolean,
   fileSize: number,
+  budget: { bytes: number },
   options: ReadOptions,
 ): Promise<{ ifd: Ifd; nextOffset: number }> {
   const url = source.url;
@@ -175,12 +181,18 @@ async function readIfd(
     const tag = body.getUint16(at, le);
     const type = body.getUint16(at + 2, le);
     const n = readUint(body, at + 4, bigTiff ? 8 : 4, le, url);
-    if (!WANTED.has(tag)) continue;
+    // As libtiff does, the first of duplicated tags wins; loading each copy would let a small file cost
+    // gigabytes of reads.
+    if (!WANTED.has(tag) || tags.has(tag)) continue;
     const size = fieldTypeSize(type);
     if (size === undefined) throw new TiffError(url, `tag ${tag} in IFD ${index} has unknown field type ${type}`);
     const bytes = n * size;
-    if (bytes > TIFF_LIMITS.maxTagBytes) {
+    if (bytes > TIFF_LIMITS.maxTagBytes || (type !== 2 && type !== 7 && n > TIFF_LIMITS.maxTagValues)) {
       throw new TiffError(url, `tag ${tag} in IFD ${index} claims ${n} values (${bytes} bytes), more than the limit`);
+    }
+    budget.bytes -= bytes;
+    if (budget.bytes < 0) {
+      throw new TiffError(url, `tags of IFDs 0..${index} hold more than ${TIFF_LIMITS.maxFileTagBytes} bytes, more than the limit`);
     }
     let valueView: DataView;
     if (bytes <= offsetSize) {

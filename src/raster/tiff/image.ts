@@ -6,6 +6,16 @@ import { Compression, Tag, compressionName } from './tags.js';
 /** Largest decoded block (tile or strip) we accept: a file claiming more is refused before allocating. */
 export const MAX_BLOCK_BYTES = 512 * 1024 * 1024;
 
+/** Largest JPEGTables we accept; real ones are well under 1 KB, and they travel with every block. */
+const MAX_JPEG_TABLES_BYTES = 64 * 1024;
+
+/**
+ * Most bytes one stored block may hold compared with what it decodes to: every codec we read stays far
+ * below this on real data, and a larger count only makes us fetch (and a decoder chew) bytes for nothing.
+ */
+const MAX_STORED_RATIO = 4;
+const MIN_STORED_ALLOWANCE = 1024 * 1024;
+
 /** One image of a TIFF (the full resolution, an overview or a mask), checked and ready to read. */
 export interface TiffImage {
   /** Position of its IFD in the file. */
@@ -66,8 +76,13 @@ export function parseNodata(text: string | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-/** Checks an IFD's tags for consistency and derives the block geometry. */
-export function describeImage(url: string, ifd: Ifd): TiffImage {
+/** NewSubfileType of an IFD: bit 0 reduced resolution, bit 2 transparency mask. */
+export function subfileTypeOf(ifd: Ifd): number {
+  return single(ifd.tags, Tag.NewSubfileType, 0);
+}
+
+/** Checks an IFD's tags for consistency against a file of `fileSize` bytes, and derives the block geometry. */
+export function describeImage(url: string, ifd: Ifd, fileSize: number): TiffImage {
   const tags = ifd.tags;
   const where = `IFD ${ifd.index}`;
   const width = single(tags, Tag.ImageWidth, 0);
@@ -142,7 +157,25 @@ export function describeImage(url: string, ifd: Ifd): TiffImage {
       `${where} is ${width}×${height} in ${blockWidth}×${blockHeight} ${kind}s, so it needs ${expected} ${kind}s, but lists ${offsets.length} offsets and ${byteCounts.length} byte counts`,
     );
   }
-  const jpeg = tags.get(Tag.JPEGTables);
+  const maxStored = Math.max(blockBytes * MAX_STORED_RATIO, MIN_STORED_ALLOWANCE);
+  for (let i = 0; i < expected; i++) {
+    const offset = offsets[i]!;
+    const count = byteCounts[i]!;
+    const sparse = offset === 0 || count === 0;
+    const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(count) && offset >= 0 && count >= 0;
+    if (!valid || (!sparse && (offset + count > fileSize || count > maxStored))) {
+      throw new TiffError(
+        url,
+        `${where} ${kind} ${i} claims ${count} bytes at offset ${offset}, ` +
+          (valid && offset + count > fileSize ? `past the end of the file (${fileSize} bytes)` : `which no ${blockBytes}-byte ${kind} can need`),
+      );
+    }
+  }
+  const jpegTag = tags.get(Tag.JPEGTables);
+  const jpeg = jpegTag instanceof Float64Array ? Uint8Array.from(jpegTag) : jpegTag;
+  if (jpeg instanceof Uint8Array && jpeg.byteLength > MAX_JPEG_TABLES_BYTES) {
+    throw new TiffError(url, `${where} has ${jpeg.byteLength} bytes of JPEGTables, more than the ${MAX_JPEG_TABLES_BYTES}-byte limit`);
+  }
   const lerc = numbers(tags, Tag.LercParameters);
   const nodataTag = tags.get(Tag.GdalNodata);
   return {

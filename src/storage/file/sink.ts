@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { StorageError } from '../errors.js';
@@ -28,6 +28,9 @@ export class FileSink implements ByteSink {
     signal?.throwIfAborted();
     const dir = dirname(path);
     const partialPath = join(dir, `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
+    // A directory at the target would only fail at the final rename, after all the work: refuse it now.
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.isDirectory()) throw new StorageError('ERR_IS_DIRECTORY', url, `Cannot write ${url}: it is a directory`);
     try {
       await mkdir(dir, { recursive: true });
       // `wx`: never share a temp file with another writer, however unlikely the name clash.

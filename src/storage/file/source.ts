@@ -5,6 +5,9 @@ import { emptyStats, type SourceStats, type StorageSource } from '../stats.js';
 import type { ReadOptions } from '../types.js';
 import { fileError } from './errors.js';
 
+/** Largest single positioned read. */
+const MAX_READ_BYTES = 1 << 30;
+
 /**
  * A local file read with positioned reads on one FileHandle, opened on first use.
  *
@@ -44,14 +47,19 @@ export class FileSource implements StorageSource {
     assertValidRange(this.url, offset, length);
     options.signal?.throwIfAborted();
     if (length === 0) return new Uint8Array(0);
+    // Never allocate past the end of the file, whatever a caller (or a hostile header) asks for.
+    const wanted = Math.max(0, Math.min(length, (await this.size(options)) - offset));
+    if (wanted === 0) return new Uint8Array(0);
     const handle = await this.open();
-    const out = new Uint8Array(length);
+    const out = new Uint8Array(wanted);
     let filled = 0;
     try {
-      // A positioned read may return fewer bytes than asked before EOF (network file systems), so loop.
-      while (filled < length) {
+      // A positioned read may return fewer bytes than asked before EOF (network file systems), so loop;
+      // each call asks for at most 1 GiB, as fs reads take 32-bit lengths.
+      while (filled < wanted) {
         this.stats.requests++;
-        const { bytesRead } = await handle.read(out, filled, length - filled, offset + filled);
+        const chunk = Math.min(wanted - filled, MAX_READ_BYTES);
+        const { bytesRead } = await handle.read(out, filled, chunk, offset + filled);
         this.stats.bytes += bytesRead;
         if (bytesRead === 0) break;
         filled += bytesRead;
@@ -62,7 +70,7 @@ export class FileSource implements StorageSource {
       throw fileError(this.url, err);
     }
     options.signal?.throwIfAborted();
-    return filled === length ? out : out.slice(0, filled);
+    return filled === wanted ? out : out.slice(0, filled);
   }
 
   async close(): Promise<void> {
