@@ -11,3 +11,10 @@ export class InterruptedError extends DataboxError {
 export interface CliContext {
   signal: AbortSignal;
 }
+
+/** A command line that parses but does not make sense, caught by a command rather than by the parser. */
+export class UsageError extends DataboxError {
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
+}

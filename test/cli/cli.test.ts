@@ -76,6 +76,10 @@ describe('databox translate', () => {
     const r2 = await runCli(['translate', 'a.tif', 'b.tif', '--block', '100']);
     expect(r2.code).not.toBe(0);
     expect(r2.stderr).toMatch(/--block must be a multiple of 16 from 16 to 4096 \(got "100"\)/);
+    const r3 = await runCli(['translate', join(CONFORMANCE, 'u8_packbits_strips.tif'), join(tmp.dir, 'l.tif'), '--level', '12']);
+    expect([r3.code, r3.stderr]).toEqual([1, 'databox: --level must be 1 to 9 for --compress deflate (got 12).\n']);
+    const r4 = await runCli(['translate', join(CONFORMANCE, 'u8_packbits_strips.tif'), tmp.dir]);
+    expect([r4.code, r4.stderr]).toEqual([1, `databox: Cannot write ${tmp.dir}: it is a directory\n`]);
   });
 });
 

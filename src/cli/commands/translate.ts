@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import { UsageError, type CliContext } from '../context.js';
 import { COMPRESSIONS, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
 import { blockOption, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
+
+/** Levels each compression takes. */
+const LEVELS: Partial<Record<CogCompression, [number, number]>> = { deflate: [1, 9], zstd: [1, 22] };
 
 interface TranslateFlags {
   compress: CogCompression;
@@ -25,6 +28,14 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
     .option('--overviews <method>', `overview resampling: ${RESAMPLINGS.join(', ')}`, choiceOption('--overviews', RESAMPLINGS), 'average')
     .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
     .action(async (input: string, output: string, flags: TranslateFlags) => {
+      const levels = LEVELS[flags.compress];
+      if (flags.level !== undefined && (levels === undefined || flags.level < levels[0] || flags.level > levels[1])) {
+        throw new UsageError(
+          levels === undefined
+            ? `--level applies to deflate and zstd only (got --compress ${flags.compress}).`
+            : `--level must be ${levels[0]} to ${levels[1]} for --compress ${flags.compress} (got ${flags.level}).`,
+        );
+      }
       const started = performance.now();
       const progress = progressBar('translate');
       try {

@@ -62,6 +62,8 @@ export class CogWriter {
   readonly levels: Level[];
   /** Nodata as the pixels hold it (see storedNodata); null when no pixel can be nodata. */
   private readonly nodata: number | null;
+  /** TIFF Predictor: 2 for integers and 3 for floats when asked for, else 1. */
+  private readonly predictor: 1 | 2 | 3;
   private readonly pending: Map<string, PendingParent>[];
   private spoolSize = 0;
   private inFlight = new Set<Promise<void>>();
@@ -78,6 +80,7 @@ export class CogWriter {
   ) {
     this.options = options;
     this.nodata = storedNodata(options.dtype, options.nodata);
+    this.predictor = options.predictor ? (dtypeInfo(options.dtype).float ? 3 : 2) : 1;
     const b = options.blockSize;
     this.levels = levelSizes(options.width, options.height, options.overviews).map(([width, height]) => {
       const across = Math.ceil(width / b);
@@ -210,7 +213,7 @@ export class CogWriter {
     const info = dtypeInfo(o.dtype);
     return {
       compression: COMPRESSION_TAG[o.compression],
-      predictor: o.predictor ? (info.float ? 3 : 2) : 1,
+      predictor: this.predictor,
       width: o.blockSize,
       height: o.blockSize,
       samplesPerPixel: o.bands,
@@ -308,7 +311,7 @@ export class CogWriter {
       { tag: Tag.SampleFormat, type: FieldType.SHORT, values: new Array(spp).fill(info.sampleFormat) },
     ];
     if (levelIndex > 0) e.push({ tag: Tag.NewSubfileType, type: FieldType.LONG, values: [1] });
-    if (o.predictor) e.push({ tag: Tag.Predictor, type: FieldType.SHORT, values: [info.float ? 3 : 2] });
+    if (this.predictor !== 1) e.push({ tag: Tag.Predictor, type: FieldType.SHORT, values: [this.predictor] });
     if (spp > 1 && !rgb) e.push({ tag: Tag.ExtraSamples, type: FieldType.SHORT, values: new Array(spp - 1).fill(0) });
     if (o.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: formatNodata(o.nodata) });
     if (levelIndex === 0) e.push(...this.georefEntries());

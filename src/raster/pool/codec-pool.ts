@@ -86,7 +86,14 @@ export class CodecPool implements CodecRunner {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.worker.ref();
-      slot.worker.postMessage(job.request, job.transfer);
+      try {
+        slot.worker.postMessage(job.request, job.transfer);
+      } catch (err) {
+        // A request that cannot be sent (an uncloneable layout, a detached buffer) fails alone.
+        slot.job = undefined;
+        slot.worker.unref();
+        job.reject(new CodecPoolError('ERR_CODEC_POOL', `cannot send a block to a codec thread: ${(err as Error).message}`, { cause: err }));
+      }
     }
   }
 
@@ -104,7 +111,11 @@ export class CodecPool implements CodecRunner {
   private crash(slot: Slot, err: unknown): void {
     const job = slot.job;
     slot.job = undefined;
-    job?.reject(err);
+    job?.reject(
+      err instanceof DataboxError
+        ? err
+        : new CodecPoolError('ERR_CODEC_POOL', `a codec thread failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, retryable: true }),
+    );
     if (this.closed) return;
     const index = this.slots.indexOf(slot);
     if (index >= 0) {
