@@ -68,6 +68,11 @@ export function allocate(dtype: DType, length: number): TypedArray {
   }
 }
 
+/** A zero-filled typed array of `dtype` on a SharedArrayBuffer, which codec threads can write into. */
+export function allocateShared(dtype: DType, length: number): TypedArray {
+  return viewAs(dtype, new Uint8Array(new SharedArrayBuffer(length * INFO[dtype].bytes)));
+}
+
 /** A typed array of `dtype` viewing `bytes` (little-endian samples); copies only when misaligned. */
 export function viewAs(dtype: DType, bytes: Uint8Array): TypedArray {
   const size = INFO[dtype].bytes;

@@ -1,7 +1,8 @@
-import { openSource, readRanges, type ByteSource } from '../storage/index.js';
+import { openSource, streamRanges, type ByteSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
 import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
-import { allocate, dtypeInfo, storedNodata, viewAs, type DType, type TypedArray } from './dtype.js';
+import { allocate, allocateShared, dtypeInfo, storedNodata, type DType, type TypedArray } from './dtype.js';
+import type { BlockPlacement } from './block-copy.js';
 import { RasterRangeError, TiffError } from './errors.js';
 import { geoTransformFromTags, type GeoTransform } from './georef.js';
 import { readTiffStructure } from './tiff/ifd.js';
@@ -232,7 +233,9 @@ export class GeoTiff {
           `more than the ${MAX_WINDOW_BYTES} one read may allocate; read smaller windows`,
       );
     }
-    const out = bands.map(() => allocate(image.dtype, window.width * window.height));
+    // With a codec pool the outputs are shared memory, so threads decode blocks straight into them.
+    const alloc = this.codecs.sharedOutput ? allocateShared : allocate;
+    const out = bands.map(() => alloc(image.dtype, window.width * window.height));
     const fill = storedNodata(image.dtype, image.nodata) ?? 0;
     const plan = planBlocks(image, window, bands);
     if (plan.some((r) => r.length > 0)) this.codecs.warm?.();
@@ -240,21 +243,30 @@ export class GeoTiff {
       options.signal?.throwIfAborted();
       const present = batch.filter((r) => r.length > 0);
       for (const r of batch) if (r.length === 0) fillRegion(out, bands, window, r, fill);
-      const blobs = await readRanges(
-        this.source,
-        present.map((r) => ({ offset: r.offset, length: r.length })),
-        options.signal ? { signal: options.signal } : {},
-      );
-      await Promise.all(
-        present.map(async (r, i) => {
-          const blob = blobs[i]!;
-          if (blob.byteLength < r.length) {
-            throw new TiffError(this.url, `file is truncated: block ${r.col},${r.row} of level ${options.level ?? 0} needs bytes ${r.offset}..${r.offset + r.length}`);
-          }
-          const decoded = await this.codecs.decode(blob, this.layoutOf(image, r));
-          copyBlock(image, r, viewAs(image.dtype, decoded), out, bands, window);
-        }),
-      );
+      // Each block is decoded as soon as the read holding it arrives, while later reads are in flight.
+      const decodes: Promise<void>[] = [];
+      const decode = async (r: BlockRead, blob: Uint8Array): Promise<void> => {
+        if (blob.byteLength < r.length) {
+          throw new TiffError(this.url, `file is truncated: block ${r.col},${r.row} of level ${options.level ?? 0} needs bytes ${r.offset}..${r.offset + r.length}`);
+        }
+        await this.codecs.decodeInto(blob, this.layoutOf(image, r), placementOf(image, r, bands, window), out);
+      };
+      try {
+        await streamRanges(
+          this.source,
+          present.map((r) => ({ offset: r.offset, length: r.length })),
+          (i, blob) => {
+            const d = decode(present[i]!, blob);
+            d.catch(() => undefined); // awaited below; this keeps an early failure from counting as unhandled
+            decodes.push(d);
+          },
+          options.signal ? { signal: options.signal } : {},
+        );
+      } catch (err) {
+        await Promise.allSettled(decodes);
+        throw err;
+      }
+      await Promise.all(decodes);
     }
     return { width: window.width, height: window.height, dtype: image.dtype, bands: out };
   }
@@ -300,32 +312,21 @@ function fillRegion(out: TypedArray[], bands: readonly number[], window: Window,
   });
 }
 
-/** Copies the part of a decoded block that falls in the window into the output bands. */
-function copyBlock(
-  image: TiffImage,
-  r: BlockRead,
-  src: TypedArray,
-  out: TypedArray[],
-  bands: readonly number[],
-  window: Window,
-): void {
-  const bw = image.blockWidth;
-  const bx = r.col * image.blockWidth;
-  const by = r.row * image.blockHeight;
-  const w = r.x1 - r.x0;
-  const spp = image.planar === 2 ? 1 : image.samplesPerPixel;
-  bands.forEach((band, i) => {
-    if (r.plane >= 0 && r.plane !== band) return;
-    const sample = r.plane >= 0 ? 0 : band;
-    const dst = out[i]!;
-    for (let y = r.y0; y < r.y1; y++) {
-      const d = (y - window.y) * window.width + (r.x0 - window.x);
-      const s = ((y - by) * bw + (r.x0 - bx)) * spp + sample;
-      if (spp === 1) {
-        dst.set(src.subarray(s, s + w), d);
-      } else {
-        for (let k = 0; k < w; k++) dst[d + k] = src[s + k * spp]!;
-      }
-    }
-  });
+/** Where a block's pixels land in the window's output bands. */
+function placementOf(image: TiffImage, r: BlockRead, bands: readonly number[], window: Window): BlockPlacement {
+  return {
+    dtype: image.dtype,
+    spp: image.planar === 2 ? 1 : image.samplesPerPixel,
+    blockX: r.col * image.blockWidth,
+    blockY: r.row * image.blockHeight,
+    blockWidth: image.blockWidth,
+    x0: r.x0,
+    y0: r.y0,
+    x1: r.x1,
+    y1: r.y1,
+    windowX: window.x,
+    windowY: window.y,
+    windowWidth: window.width,
+    samples: bands.map((band) => (r.plane < 0 ? band : r.plane === band ? 0 : -1)),
+  };
 }

@@ -55,11 +55,29 @@ export async function readRanges(
   ranges: readonly ByteRange[],
   options: RangesOptions = {},
 ): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = ranges.map(() => new Uint8Array(0));
+  await streamRanges(source, ranges, (index, bytes) => (out[index] = bytes), options);
+  return out;
+}
+
+/**
+ * {@link readRanges}, handing each range to `onRange` (with its index in `ranges`) as soon as the read
+ * holding it arrives, so a caller can start on the first tiles while the others are still in flight.
+ * Resolves when every range has been handed over.
+ */
+export async function streamRanges(
+  source: ByteSource,
+  ranges: readonly ByteRange[],
+  onRange: (index: number, bytes: Uint8Array) => void,
+  options: RangesOptions = {},
+): Promise<void> {
   const resolved = resolveRangesOptions(options);
   for (const r of ranges) assertValidRange(source.url, r.offset, r.length);
   resolved.signal?.throwIfAborted();
   const plan = planCoalescedReads(ranges, resolved);
-  const out: Uint8Array[] = ranges.map(() => new Uint8Array(0));
+  ranges.forEach((r, index) => {
+    if (r.length === 0) onRange(index, new Uint8Array(0));
+  });
 
   const link = linkController(resolved.signal);
   try {
@@ -73,7 +91,7 @@ export async function readRanges(
           // Copies when the read was merged, so each result owns its memory and a small range does
           // not pin the whole merged buffer.
           const slice = bytes.subarray(part.start, part.start + part.length);
-          out[part.index] = read.parts.length === 1 ? slice : slice.slice();
+          onRange(part.index, read.parts.length === 1 ? slice : slice.slice());
         }
       }
     };
@@ -87,7 +105,6 @@ export async function readRanges(
     resolved.signal?.throwIfAborted();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw firstCause(failed.reason, link.signal);
-    return out;
   } finally {
     link.dispose();
   }

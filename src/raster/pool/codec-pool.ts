@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DataboxError } from '../../errors.js';
+import { copyBlock, type BlockPlacement } from '../block-copy.js';
 import type { BlockLayout } from '../codecs/index.js';
+import type { TypedArray } from '../dtype.js';
 import type { CodecRunner } from './codec-runner.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
@@ -20,7 +22,7 @@ export class CodecPoolError extends DataboxError {}
 interface Job {
   request: PoolRequest;
   transfer: ArrayBuffer[];
-  resolve: (data: Uint8Array) => void;
+  resolve: (data: Uint8Array | undefined) => void;
   reject: (err: unknown) => void;
 }
 
@@ -62,16 +64,28 @@ export class CodecPool implements CodecRunner {
   decode(data: Uint8Array, layout: BlockLayout): Promise<Uint8Array> {
     // Copy out of a possibly larger buffer (a coalesced range) so only this block crosses threads.
     const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    return this.submit({ id: this.nextId++, op: 'decode', data: own, layout }, [own.buffer as ArrayBuffer]);
+    return this.submit({ id: this.nextId++, op: 'decode', data: own, layout }, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
+  }
+
+  readonly sharedOutput = true;
+
+  async decodeInto(data: Uint8Array, layout: BlockLayout, placement: BlockPlacement, out: readonly TypedArray[]): Promise<void> {
+    const targets = out.map((a) => a.buffer);
+    if (!targets.every((b): b is SharedArrayBuffer => b instanceof SharedArrayBuffer)) {
+      copyBlock(await this.decode(data, layout), placement, out);
+      return;
+    }
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    await this.submit({ id: this.nextId++, op: 'decodeInto', data: own, layout, placement, targets }, [own.buffer as ArrayBuffer]);
   }
 
   encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options: { transfer?: boolean } = {}): Promise<Uint8Array> {
     const whole = samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength;
     const copy = options.transfer && whole ? samples : samples.slice();
-    return this.submit({ id: this.nextId++, op: 'encode', data: copy, layout }, [copy.buffer as ArrayBuffer]);
+    return this.submit({ id: this.nextId++, op: 'encode', data: copy, layout }, [copy.buffer as ArrayBuffer]) as Promise<Uint8Array>;
   }
 
-  private submit(request: PoolRequest, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+  private submit(request: PoolRequest, transfer: ArrayBuffer[]): Promise<Uint8Array | undefined> {
     if (this.closed) return Promise.reject(new DataboxError('ERR_CODEC_POOL', 'codec pool is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ request, transfer, resolve, reject });

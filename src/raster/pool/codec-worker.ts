@@ -1,5 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Compression, decodeBlockSync, encodeBlockSync, loadCodecs } from '../codecs/index.js';
+import { copyBlock } from '../block-copy.js';
+import { viewAs } from '../dtype.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
 /** A codec pool thread: runs one block at a time, synchronously, and hands the bytes back without copying. */
@@ -14,7 +16,14 @@ const needsWasm = (compression: number): boolean => compression === Compression.
 port.on('message', async (msg: PoolRequest) => {
   let reply: PoolResponse;
   try {
-    if (msg.op === 'decode' && needsWasm(msg.layout.compression)) await (wasm ??= loadCodecs());
+    if (msg.op !== 'encode' && needsWasm(msg.layout.compression)) await (wasm ??= loadCodecs());
+    if (msg.op === 'decodeInto') {
+      // Decode and place the pixels straight into the caller's shared output: nothing travels back.
+      const decoded = decodeBlockSync(msg.data, msg.layout);
+      copyBlock(decoded, msg.placement, msg.targets.map((t) => viewAs(msg.placement.dtype, new Uint8Array(t))));
+      port.postMessage({ id: msg.id, ok: true, data: undefined } satisfies PoolResponse);
+      return;
+    }
     const result = msg.op === 'decode' ? decodeBlockSync(msg.data, msg.layout) : encodeBlockSync(msg.data, msg.layout);
     reply = { id: msg.id, ok: true, data: result };
     port.postMessage(reply, [result.buffer as ArrayBuffer]);

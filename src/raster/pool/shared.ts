@@ -11,6 +11,8 @@ let shared: CodecPool | undefined;
 export const sharedCodecs: CodecRunner = {
   decode: (data, layout) => (shared ??= new CodecPool()).decode(data, layout),
   encode: (samples, layout, options) => (shared ??= new CodecPool()).encode(samples, layout, options),
+  decodeInto: (data, layout, placement, out) => (shared ??= new CodecPool()).decodeInto(data, layout, placement, out),
+  sharedOutput: true,
   warm: () => void (shared ??= new CodecPool()),
 };
 
