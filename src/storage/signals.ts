@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** Small AbortSignal plumbing shared by the backends; written out because `AbortSignal.any` keeps listeners alive. */
 
 /** A controller that follows `parent` until disposed; dispose always, or the parent keeps a listener. */
@@ -9,6 +11,9 @@ export interface LinkedController {
 
 export function linkController(parent: AbortSignal | undefined): LinkedController {
   const controller = new AbortController();
+  // Many concurrent reads (and their shared block fetches) listen on one linked signal, each removing its
+  // listener when done; Node's default warning at 11 listeners would be a false alarm here.
+  setMaxListeners(0, controller.signal);
   if (parent === undefined) return { controller, signal: controller.signal, dispose: () => undefined };
   const onAbort = (): void => controller.abort(parent.reason);
   if (parent.aborted) onAbort();
