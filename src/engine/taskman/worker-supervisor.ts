@@ -1,0 +1,219 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { DataboxError } from '../../errors.js';
+import { IndexTree } from '../index-tree.js';
+import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../worker/protocol.js';
+
+/** How a supervisor runs its workers. */
+export interface SupervisorOptions {
+  /** Worker processes. */
+  workers: number;
+  /** How often workers say they are alive. @defaultValue 1000 */
+  heartbeatMs?: number;
+  /** Heartbeats a worker may miss before it is declared dead and killed. @defaultValue 3 */
+  missedHeartbeats?: number;
+  /** How long a new worker may take to start before it is declared dead. @defaultValue 15000 */
+  startupMs?: number;
+}
+
+/** How a subtask ended on a worker. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; stack?: string } };
+
+export interface WorkerInfo {
+  /** Stable slot number, 0..workers-1; a replacement takes its predecessor's slot. */
+  slot: number;
+  pid: number | undefined;
+  state: 'starting' | 'idle' | 'busy';
+  /** Subtask ids this worker holds. */
+  holds: string[];
+  /** Milliseconds since its last heartbeat. */
+  heartbeatAgeMs: number;
+}
+
+interface Slot {
+  slot: number;
+  child: ChildProcess;
+  waiting: boolean;
+  lastBeat: number;
+  spawnedAt: number;
+  timers: Map<string, NodeJS.Timeout>;
+}
+
+/**
+ * Level two of the paper's scheduler, the process side: a Taskman's worker processes. Workers pull; the
+ * supervisor answers from `next()` (the Taskman's deque). It keeps the level-two index (subtask → worker),
+ * replaces a worker that exits, kills one that misses its heartbeats or overruns a subtask's time-out,
+ * and says what happened: `result` (subtask, outcome) and `returned` (subtasks a dead worker held, for
+ * the head of the Taskman's deque).
+ */
+export class WorkerSupervisor extends EventEmitter<{
+  result: [subtask: WorkSubtask, outcome: Outcome];
+  returned: [subtasks: WorkSubtask[], reason: string];
+  spawned: [slot: number, pid: number | undefined];
+}> {
+  private readonly slots: (Slot | undefined)[];
+  private readonly index = new IndexTree<string, string, number>();
+  private readonly held = new Map<string, WorkSubtask>();
+  private readonly heartbeatMs: number;
+  private readonly missed: number;
+  private readonly startupMs: number;
+  private readonly watchdog: NodeJS.Timeout;
+  private stopping = false;
+
+  constructor(
+    private readonly next: () => WorkSubtask | undefined,
+    options: SupervisorOptions,
+  ) {
+    super();
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new DataboxError('ERR_OPTIONS', `options.workers must be a positive integer (got ${options.workers})`);
+    }
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.missed = options.missedHeartbeats ?? 3;
+    this.startupMs = options.startupMs ?? 15_000;
+    this.slots = Array.from({ length: options.workers }, () => undefined);
+    for (let i = 0; i < options.workers; i++) this.spawn(i);
+    this.watchdog = setInterval(() => this.checkHeartbeats(), this.heartbeatMs);
+    this.watchdog.unref();
+  }
+
+  /** New work is on the deque: hand it to workers waiting for some. */
+  wake(): void {
+    for (const s of this.slots) if (s?.waiting) this.serve(s);
+  }
+
+  /** Kills the worker running `subtaskId` (a cancel); its replacement starts at once. True if it was held. */
+  kill(subtaskId: string): boolean {
+    const slot = this.index.holderOf(subtaskId);
+    if (slot === undefined) return false;
+    this.forget(subtaskId);
+    this.slots[slot]?.child.kill('SIGKILL');
+    return true;
+  }
+
+  /** Which worker holds a subtask, or undefined. */
+  workerOf(subtaskId: string): number | undefined {
+    return this.index.holderOf(subtaskId);
+  }
+
+  workers(): WorkerInfo[] {
+    const now = Date.now();
+    return this.slots.map((s, slot) => {
+      const holds = [...this.index.heldBy(slot).keys()];
+      return {
+        slot,
+        pid: s?.child.pid,
+        state: s === undefined || s.lastBeat === 0 ? 'starting' : holds.length > 0 ? 'busy' : 'idle',
+        holds,
+        heartbeatAgeMs: s && s.lastBeat > 0 ? now - s.lastBeat : -1,
+      };
+    });
+  }
+
+  /** Stops every worker; what they held is returned as `returned` with reason "stopping". */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.watchdog);
+    const exits = this.slots.map((s) =>
+      s === undefined || s.child.exitCode !== null || s.child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            s.child.once('exit', () => resolve());
+            s.child.kill('SIGKILL');
+          }),
+    );
+    await Promise.all(exits);
+  }
+
+  private spawn(slotNo: number): void {
+    const fromSource = import.meta.url.endsWith('.ts');
+    const file = new URL(fromSource ? '../worker/main.ts' : '../worker/main.js', import.meta.url);
+    const child = fork(file, [], {
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      env: { ...process.env, DATABOX_HEARTBEAT_MS: String(this.heartbeatMs) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const slot: Slot = { slot: slotNo, child, waiting: false, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
+    this.slots[slotNo] = slot;
+    child.on('message', (raw) => this.onMessage(slot, raw));
+    child.on('exit', (code, signal) => this.onExit(slot, code, signal));
+    child.on('error', () => undefined); // 'exit' follows and does the work
+    this.emit('spawned', slotNo, child.pid);
+  }
+
+  private onMessage(slot: Slot, raw: unknown): void {
+    const parsed = fromWorkerSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A worker that speaks nonsense is broken: replace it rather than guess.
+      slot.child.kill('SIGKILL');
+      return;
+    }
+    const msg = parsed.data;
+    slot.lastBeat = Date.now();
+    if (msg.t === 'pull') {
+      slot.waiting = true;
+      this.serve(slot);
+    } else if (msg.t === 'done') {
+      const subtask = this.held.get(msg.id);
+      if (subtask === undefined || subtask.attempt !== msg.attempt || this.index.holderOf(msg.id) !== slot.slot) return;
+      this.forget(msg.id);
+      this.emit('result', subtask, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: msg.error ?? { message: 'the task failed without an error' } });
+    }
+  }
+
+  private serve(slot: Slot): void {
+    if (this.stopping || !slot.waiting) return;
+    const subtask = this.next();
+    if (subtask === undefined) return;
+    slot.waiting = false;
+    this.held.set(subtask.id, subtask);
+    this.index.add(subtask.jobId, subtask.id);
+    this.index.assign(subtask.id, slot.slot);
+    if (subtask.timeoutMs !== undefined) {
+      const timer = setTimeout(() => this.timeOut(slot, subtask), subtask.timeoutMs);
+      timer.unref();
+      slot.timers.set(subtask.id, timer);
+    }
+    const msg: ToWorker = { t: 'run', subtasks: [subtask] };
+    slot.child.send(msg);
+  }
+
+  private timeOut(slot: Slot, subtask: WorkSubtask): void {
+    if (this.index.holderOf(subtask.id) !== slot.slot) return;
+    this.forget(subtask.id);
+    // A subtask cannot be interrupted inside its process (an endless loop never yields): end the process.
+    slot.child.kill('SIGKILL');
+    this.emit('result', subtask, { ok: false, error: { message: `${subtask.task} timed out after ${subtask.timeoutMs} ms` } });
+  }
+
+  private forget(subtaskId: string): void {
+    const slotNo = this.index.holderOf(subtaskId);
+    const slot = slotNo === undefined ? undefined : this.slots[slotNo];
+    const timer = slot?.timers.get(subtaskId);
+    if (timer !== undefined) clearTimeout(timer);
+    slot?.timers.delete(subtaskId);
+    this.index.remove(subtaskId);
+    this.held.delete(subtaskId);
+  }
+
+  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    const lost = [...this.index.heldBy(slot.slot).keys()].map((id) => this.held.get(id)!).filter(Boolean);
+    for (const s of lost) this.forget(s.id);
+    if (lost.length > 0) {
+      this.emit('returned', lost, this.stopping ? 'stopping' : `worker ${slot.slot} (pid ${slot.child.pid}) exited with ${signal ?? `code ${code}`}`);
+    }
+    if (!this.stopping && this.slots[slot.slot] === slot) this.spawn(slot.slot);
+  }
+
+  private checkHeartbeats(): void {
+    const limit = this.missed * this.heartbeatMs;
+    const now = Date.now();
+    for (const s of this.slots) {
+      if (s === undefined || s.child.exitCode !== null || s.child.signalCode !== null) continue;
+      // A worker still starting has not beaten yet: it gets the start-up allowance instead.
+      const late = s.lastBeat > 0 ? now - s.lastBeat > limit : now - s.spawnedAt > this.startupMs;
+      if (late) s.child.kill('SIGKILL');
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * Messages between a Taskman and its worker processes (Node IPC, one process per worker). Both sides
+ * parse what they receive with these schemas, so a confused or hostile peer gets a clear error, not a crash.
+ */
+
+export const subtaskSchema = z.object({
+  /** Unique id of the subtask. */
+  id: z.string().min(1),
+  jobId: z.string().min(1),
+  /** Input index, 0..N-1. */
+  index: z.number().int().nonnegative(),
+  /** 1 for the first attempt; results are committed per (id, attempt). */
+  attempt: z.number().int().positive(),
+  /** Task name, e.g. `builtin:noop`. */
+  task: z.string().min(1),
+  arg: z.number().optional(),
+  /** Kill the subtask after this long; none when absent. */
+  timeoutMs: z.number().int().positive().optional(),
+});
+export type WorkSubtask = z.infer<typeof subtaskSchema>;
+
+/** Taskman → worker. */
+export const toWorkerSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('run'), subtasks: z.array(subtaskSchema).min(1) }),
+  z.object({ t: z.literal('shutdown') }),
+]);
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+
+/** Worker → Taskman. */
+export const fromWorkerSchema = z.discriminatedUnion('t', [
+  /** Ready for `want` more subtasks. */
+  z.object({ t: z.literal('pull'), want: z.number().int().positive() }),
+  /** Alive; `running` is the subtask in progress. */
+  z.object({ t: z.literal('heartbeat'), running: z.string().nullable() }),
+  /** A subtask ended: `value` when it succeeded, `error` when it threw. */
+  z.object({
+    t: z.literal('done'),
+    id: z.string(),
+    attempt: z.number().int().positive(),
+    ok: z.boolean(),
+    value: z.unknown().optional(),
+    error: z.object({ message: z.string(), stack: z.string().optional() }).optional(),
+  }),
+]);
+export type FromWorker = z.infer<typeof fromWorkerSchema>;
