@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { nonNegativeInt, parseOptions as parseOptionsAt, positiveInt } from '../options.js';
 
 import { InvalidStorageOptionError } from './errors.js';
 
@@ -115,11 +116,6 @@ export interface RangesOptions {
   signal?: AbortSignal;
 }
 
-const positiveInt = z.number('must be a positive integer').int('must be a positive integer').positive('must be a positive integer');
-const nonNegativeInt = z
-  .number('must be a non-negative integer')
-  .int('must be a non-negative integer')
-  .nonnegative('must be a non-negative integer');
 
 const retrySchema = z.strictObject(
   {
@@ -231,26 +227,11 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
   return parseOptions(retrySchema, options);
 }
 
-/** Parses once at the edge and turns the first zod issue into an error naming the option and value. */
+/** Parses once at the edge; the first problem becomes an error naming the option and the value. */
 function parseOptions<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path ?? [];
-  if (issue?.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => ['options', ...path, k].join('.'));
-    throw new InvalidStorageOptionError(keys.join(', '), 'is not a known option', valueAt(input, [...path, issue.keys[0] ?? '']));
-  }
-  throw new InvalidStorageOptionError(['options', ...path].join('.'), issue?.message ?? 'is invalid', valueAt(input, path));
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  return parseOptionsAt(schema, input, (p) => {
+    throw new InvalidStorageOptionError(p.name, p.problem, p.value);
+  });
 }
 
 function defaultWarn(message: string): void {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseOptions as parseOptionsAt } from '../../options.js';
 
 import { InvalidRegistryEntryError, InvalidRegistryInputError, RegistryErrorCode } from './errors.js';
 
@@ -105,26 +106,16 @@ export function resolveRegisterOptions(options: RegisterOptions = {}, defaultTtl
   return { keepAlive: parsed.keepAlive, ttlMs: parsed.ttlMs ?? defaultTtlMs };
 }
 
-/** Parses once at the edge and turns the first zod issue into an error naming the option and value. */
+/** Parses once at the edge; the first problem becomes an error naming the option and the value. */
 function parseOptions<S extends z.ZodType>(schema: S, input: unknown, root: string): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path ?? [];
-  if (issue?.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => [root, ...path, k].join('.'));
-    throw new InvalidRegistryInputError(RegistryErrorCode.invalidOption, keys.join(', '), 'is not a known option', valueAt(input, [...path, issue.keys[0] ?? '']));
-  }
-  throw new InvalidRegistryInputError(RegistryErrorCode.invalidOption, [root, ...path].join('.'), issue?.message ?? 'is invalid', valueAt(input, path));
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  return parseOptionsAt(
+    schema,
+    input,
+    (p) => {
+      throw new InvalidRegistryInputError(RegistryErrorCode.invalidOption, p.name, p.problem, p.value);
+    },
+    root,
+  );
 }
 
 function warnInvalidEntry(problem: InvalidRegistryEntryError): void {

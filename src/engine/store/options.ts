@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonNegativeInt, parseOptions as parseOptionsAt, positiveInt } from '../../options.js';
 
 import { InvalidStoreOptionError } from './errors.js';
 
@@ -46,11 +47,6 @@ export interface SqliteStoreOptions extends StoreOptions {
   cacheMiB?: number;
 }
 
-const positiveInt = z.number('must be a positive integer').int('must be a positive integer').positive('must be a positive integer');
-const nonNegativeInt = z
-  .number('must be a non-negative integer')
-  .int('must be a non-negative integer')
-  .nonnegative('must be a non-negative integer');
 
 const baseShape = {
   maxResultBytes: positiveInt.max(256 * MiB, 'must be at most 268435456 (256 MiB)').default(storeDefaults.maxResultBytes),
@@ -82,24 +78,9 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   return parseOptions(sqliteSchema, options);
 }
 
-/** Parses once at the edge and turns the first zod issue into an error naming the option and value. */
+/** Parses once at the edge; the first problem becomes an error naming the option and the value. */
 function parseOptions<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path ?? [];
-  if (issue?.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? '';
-    throw new InvalidStoreOptionError(['options', ...path, key].join('.'), 'is not a known option', valueAt(input, [...path, key]));
-  }
-  throw new InvalidStoreOptionError(['options', ...path].join('.'), issue?.message ?? 'is invalid', valueAt(input, path));
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  return parseOptionsAt(schema, input, (p) => {
+    throw new InvalidStoreOptionError(p.name.split(', ')[0]!, p.problem, p.value);
+  });
 }
