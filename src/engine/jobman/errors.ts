@@ -1,0 +1,42 @@
+import { DataboxError } from '../../errors.js';
+
+/** Stable codes of every error the scheduler throws on purpose. */
+export const SchedulerErrorCode = {
+  /** A job names a node (pinning) that is not a live Taskman. */
+  unknownNode: 'ERR_UNKNOWN_NODE',
+  /** A pull or report came from a node the scheduler does not count as live (never up, or declared dead). */
+  nodeNotUp: 'ERR_NODE_NOT_UP',
+  /** A scheduler option or method argument failed validation. */
+  argument: 'ERR_SCHEDULER_ARGUMENT',
+} as const;
+
+/** Any failure of the scheduler's own rules (store failures come through as StoreError). */
+export class SchedulerError extends DataboxError {}
+
+/** Submission named a node that no live Taskman runs on; nothing was recorded. */
+export class UnknownNodeError extends SchedulerError {
+  constructor(
+    /** The node the job asked for. */
+    readonly node: string,
+    /** Nodes live at the time. */
+    readonly liveNodes: readonly string[],
+  ) {
+    super(
+      SchedulerErrorCode.unknownNode,
+      `spec.node names node ${JSON.stringify(node)}, which is not a live node; live nodes: ${liveNodes.length === 0 ? 'none' : liveNodes.join(', ')}`,
+    );
+  }
+}
+
+/** A Taskman asked for work (or reported) under a name the scheduler does not count as live. */
+export class NodeNotUpError extends SchedulerError {
+  constructor(readonly node: string) {
+    super(SchedulerErrorCode.nodeNotUp, `Node ${JSON.stringify(node)} is not up; it must register (nodeUp) before it pulls work`);
+  }
+}
+
+export class InvalidSchedulerArgumentError extends SchedulerError {
+  constructor(name: string, problem: string, value: unknown) {
+    super(SchedulerErrorCode.argument, `${name} ${problem} (got ${typeof value === 'function' ? 'a function' : String(JSON.stringify(value) ?? value)})`);
+  }
+}

@@ -1,0 +1,306 @@
+import { Deque } from '../deque.js';
+import { IndexTree } from '../index-tree.js';
+import {
+  MAX_PAGE,
+  type ActiveSubtask,
+  type Change,
+  type JobDefinition,
+  type JobId,
+  type JobRecord,
+  type JobSpec,
+  type JobStore,
+  type SubtaskId,
+} from '../store/index.js';
+import type { WorkSubtask } from '../worker/protocol.js';
+
+import { InvalidSchedulerArgumentError, NodeNotUpError, UnknownNodeError } from './errors.js';
+import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';
+import type { CancelResult, KillOrder, NodeDownResult, ReportedChange, ReportOutcome, ReportResult, SchedulerStats } from './types.js';
+
+/** A queued subtask held in memory: small, and sharing its job's definition. */
+interface Entry {
+  id: SubtaskId;
+  jobId: JobId;
+  index: number;
+  /** The last attempt started; the next dispatch is `attempt + 1`. */
+  attempt: number;
+  job: JobDefinition;
+  /** When it joined the deque (ms since the epoch): the start of its locality wait. */
+  queuedAt: number;
+}
+
+const ID = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The Jobman's scheduling core, with no network I/O: the deque, the bounded window over the store's
+ * queue, and the level-1 index (job → subtask → node). The HTTP API and the registry drive it.
+ *
+ * Memory: normal jobs stay in the store and are paged in, `windowSize` at most, as capacity frees;
+ * priority jobs and re-runs (retries, requeues, restarts) go straight to the deque head, since the
+ * store gives them queue positions below the paging cursor. Entries of cancelled jobs are deleted
+ * lazily: `queued` says which deque entries are live.
+ */
+export class Scheduler {
+  private readonly options: ResolvedSchedulerOptions;
+  private readonly deque = new Deque<Entry>(1024);
+  /** Live queued entries by subtask id; a deque entry not found here (the same object) is dead. */
+  private readonly queued = new Map<SubtaskId, Entry>();
+  /** Level one: job → subtask → node; a member held by nobody is queued in memory. */
+  private readonly index = new IndexTree<JobId, SubtaskId, string>();
+  /** Definitions of jobs with work in memory, shared by their entries. */
+  private readonly jobs = new Map<JobId, JobDefinition>();
+  private readonly nodes = new Set<string>();
+  /** The `seq` of the last subtask paged from the store; later normal work lies above it. */
+  private cursor: number | undefined;
+  private filling: Promise<void> | undefined;
+
+  private constructor(
+    private readonly store: JobStore,
+    options: SchedulerOptions,
+  ) {
+    this.options = resolveSchedulerOptions(options);
+  }
+
+  /** Starts a scheduler over `store`: recovers what a crashed Jobman left in flight, then fills the window. */
+  static async start(store: JobStore, options: SchedulerOptions = {}): Promise<Scheduler> {
+    const scheduler = new Scheduler(store, options);
+    if (scheduler.options.recover) await store.recover();
+    await scheduler.fill();
+    return scheduler;
+  }
+
+  /** A Taskman on `name` is alive (registered, or heartbeating again). */
+  nodeUp(name: string): void {
+    this.nodes.add(name);
+  }
+
+  /** A Taskman died: what it held goes back to the head of the deque, found through the index. */
+  async nodeDown(name: string): Promise<NodeDownResult> {
+    this.nodes.delete(name);
+    const held = [...this.index.heldBy(name).keys()];
+    const requeued = await this.store.requeueNode(name);
+    for (const id of held) this.index.release(id);
+    await this.queueAtHead(requeued);
+    return { node: name, requeued: requeued.length };
+  }
+
+  /** Records a job and queues its subtasks. UnknownNodeError when it is pinned to a node that is not live. */
+  async submit(spec: JobSpec): Promise<JobRecord> {
+    if (spec.node !== undefined && spec.node !== null && !this.nodes.has(spec.node)) throw new UnknownNodeError(spec.node, [...this.nodes].sort());
+    const job = await this.store.createJob(spec);
+    this.jobs.set(job.id, job);
+    if (job.priority) await this.queueJobAtHead(job.id);
+    else await this.fill();
+    return job;
+  }
+
+  /**
+   * Up to `want` subtasks for the Taskman on `node`, from the head of the deque: work pinned to another
+   * node is passed over and keeps its place; work preferring other nodes is passed over until its
+   * locality wait is over (unless none of its preferred nodes is live). The dispatches are committed
+   * before they are returned.
+   */
+  async pull(node: string, want: number): Promise<WorkSubtask[]> {
+    if (!Number.isSafeInteger(want) || want < 1) throw new InvalidSchedulerArgumentError('want', 'must be a positive integer', want);
+    if (!this.nodes.has(node)) throw new NodeNotUpError(node);
+    await this.fill();
+    const now = this.options.now();
+    const taken: Entry[] = [];
+    const passed: Entry[] = [];
+    while (taken.length < want) {
+      const e = this.deque.popHead();
+      if (e === undefined) break;
+      if (this.queued.get(e.id) !== e) continue;
+      if (!this.mayRun(e, node, now)) {
+        passed.push(e);
+        continue;
+      }
+      this.queued.delete(e.id);
+      taken.push(e);
+    }
+    this.deque.pushHeadAll(passed);
+    if (taken.length === 0) return [];
+
+    let outcome;
+    try {
+      outcome = await this.store.applyBatch(taken.map((e): Change => ({ id: e.id, attempt: e.attempt + 1, to: 'dispatched', node })));
+    } catch (err) {
+      for (const e of taken) this.queued.set(e.id, e);
+      this.deque.pushHeadAll(taken);
+      throw err;
+    }
+    const work: WorkSubtask[] = [];
+    outcome.outcomes.forEach((o, i) => {
+      const e = taken[i]!;
+      if (o.status !== 'applied') {
+        // Withdrawn behind our back (a cancel raced this pull): forget it.
+        this.index.remove(e.id);
+        return;
+      }
+      this.index.assign(e.id, node);
+      work.push(toWork(e));
+    });
+    await this.fill();
+    return work;
+  }
+
+  /**
+   * A Taskman's batch of state changes, committed in one transaction. Failures follow the job's policy
+   * in the store; retried subtasks come back to the deque head here, and restarted jobs' work is queued
+   * at the head and what they had in flight is returned in `kill`.
+   */
+  async report(node: string, changes: readonly ReportedChange[]): Promise<ReportResult> {
+    const outcomes: (ReportOutcome | undefined)[] = changes.map((c) => {
+      if (!ID.test(c.id)) return { id: c.id, attempt: c.attempt, status: 'rejected', state: null, error: new InvalidSchedulerArgumentError('change.id', 'must be a subtask id', c.id) };
+      const holder = this.index.holderOf(Number(c.id));
+      // Work taken back from this node and handed to another: the late report is stale, not an error.
+      if (holder !== undefined && holder !== node) return { id: c.id, attempt: c.attempt, status: 'stale', state: null };
+      return undefined;
+    });
+    const sent = changes.filter((_, i) => outcomes[i] === undefined);
+    const batch = await this.store.applyBatch(sent.map((c): Change => ({ ...c, id: Number(c.id) })));
+    const retried: SubtaskId[] = [];
+    let k = 0;
+    changes.forEach((c, i) => {
+      if (outcomes[i] !== undefined) return;
+      const o = batch.outcomes[k++]!;
+      outcomes[i] = { id: c.id, attempt: o.attempt, status: o.status, state: o.state, ...(o.retried ? { retried: true as const } : {}), ...(o.error ? { error: o.error } : {}) };
+      if (o.status !== 'applied') return;
+      if (o.retried) retried.push(o.id);
+      else if (o.state === 'succeeded' || o.state === 'failed' || o.state === 'cancelled') this.index.remove(o.id);
+    });
+    // The store put each retry in front of the one before, as a deque's push-front does; so do we.
+    for (const id of retried) {
+      const s = await this.store.getSubtask(id);
+      if (s.state !== 'queued') continue;
+      this.index.release(id);
+      await this.queueAtHead([{ id, jobId: s.jobId, index: s.index, attempt: s.attempt }]);
+    }
+    const kill: KillOrder[] = [];
+    for (const r of batch.restartedJobs) {
+      for (const a of r.stopped) kill.push(killOrder(a));
+      await this.queueJobAtHead(r.jobId);
+    }
+    for (const jobId of batch.finishedJobs) this.forgetJob(jobId);
+    return { outcomes: outcomes as ReportOutcome[], kill, finishedJobs: batch.finishedJobs };
+  }
+
+  /** Cancels a job: its queued work is dropped from the deque, and its work in flight is returned to kill. */
+  async cancel(jobId: JobId): Promise<CancelResult> {
+    const outcome = await this.store.cancelJob(jobId);
+    this.forgetJob(jobId);
+    return { jobId, cancelled: outcome.cancelled, kill: outcome.stopped.map(killOrder) };
+  }
+
+  /** The job with its counts by state, from the store. */
+  status(jobId: JobId): Promise<JobRecord> {
+    return this.store.getJob(jobId);
+  }
+
+  stats(): SchedulerStats {
+    return {
+      queued: this.queued.size,
+      dequeSize: this.deque.size,
+      windowSize: this.options.windowSize,
+      inFlight: this.index.memberCount - this.queued.size,
+      nodes: [...this.nodes].sort(),
+    };
+  }
+
+  private mayRun(e: Entry, node: string, now: number): boolean {
+    if (e.job.node !== null) return e.job.node === node;
+    const prefer = e.job.preferNodes;
+    if (prefer.length === 0 || prefer.includes(node)) return true;
+    if (now - e.queuedAt >= this.options.localityWaitMs) return true;
+    return !prefer.some((n) => this.nodes.has(n));
+  }
+
+  /** Pages normal work from the store until the window is full (one fill at a time). */
+  private fill(): Promise<void> {
+    this.filling ??= this.fillWindow().finally(() => {
+      this.filling = undefined;
+    });
+    return this.filling;
+  }
+
+  private async fillWindow(): Promise<void> {
+    this.compact();
+    while (this.queued.size < this.options.windowSize) {
+      const limit = Math.min(this.options.windowSize - this.queued.size, MAX_PAGE);
+      const page = await this.store.pageQueued(this.cursor === undefined ? { limit } : { afterSeq: this.cursor, limit });
+      if (page.length === 0) return;
+      this.cursor = page[page.length - 1]!.seq;
+      const now = this.options.now();
+      for (const q of page) {
+        // Head work we queued ourselves shows up here only before the first page set the cursor.
+        if (this.index.groupOfMember(q.id) !== undefined) continue;
+        const e: Entry = { id: q.id, jobId: q.jobId, index: q.index, attempt: q.attempt, job: await this.definition(q.jobId), queuedAt: now };
+        this.queued.set(e.id, e);
+        this.index.add(e.jobId, e.id);
+        this.deque.pushTail(e);
+      }
+      if (page.length < limit) return;
+    }
+  }
+
+  /** Puts a priority or restarted job's queued subtasks at the head, in input order, moving any already in memory. */
+  private async queueJobAtHead(jobId: JobId): Promise<void> {
+    const all: Pick<Entry, 'id' | 'jobId' | 'index' | 'attempt'>[] = [];
+    for (let fromIndex = 0; ; ) {
+      const page = await this.store.listSubtasks(jobId, { state: 'queued', fromIndex, limit: MAX_PAGE });
+      for (const s of page) all.push({ id: s.id, jobId, index: s.index, attempt: s.attempt });
+      if (page.length < MAX_PAGE) break;
+      fromIndex = page[page.length - 1]!.index + 1;
+    }
+    await this.queueAtHead(all);
+  }
+
+  /** Puts subtasks at the deque head in the order given (the first comes out first). */
+  private async queueAtHead(subtasks: readonly Pick<ActiveSubtask, 'id' | 'jobId' | 'index' | 'attempt'>[]): Promise<void> {
+    const now = this.options.now();
+    const entries: Entry[] = [];
+    for (const s of subtasks) {
+      const e: Entry = { id: s.id, jobId: s.jobId, index: s.index, attempt: s.attempt, job: await this.definition(s.jobId), queuedAt: now };
+      this.index.add(e.jobId, e.id);
+      this.index.release(e.id);
+      this.queued.set(e.id, e);
+      entries.push(e);
+    }
+    this.deque.pushHeadAll(entries);
+  }
+
+  /** Drops a finished or cancelled job from memory; its deque entries die lazily. */
+  private forgetJob(jobId: JobId): void {
+    for (const id of this.index.removeGroup(jobId).keys()) this.queued.delete(id);
+    this.jobs.delete(jobId);
+  }
+
+  /** Rebuilds the deque without dead entries once they outnumber the live ones. */
+  private compact(): void {
+    if (this.deque.size <= 2 * this.queued.size + 1024) return;
+    const live = [...this.deque].filter((e) => this.queued.get(e.id) === e);
+    while (this.deque.popHead() !== undefined);
+    for (const e of live) this.deque.pushTail(e);
+  }
+
+  private async definition(jobId: JobId): Promise<JobDefinition> {
+    let def = this.jobs.get(jobId);
+    if (def === undefined) {
+      const job = await this.store.getJob(jobId);
+      def = { task: job.task, args: job.args, priority: job.priority, node: job.node, preferNodes: job.preferNodes, retries: job.retries, timeoutMs: job.timeoutMs, onFailure: job.onFailure };
+      this.jobs.set(jobId, def);
+    }
+    return def;
+  }
+}
+
+function toWork(e: Entry): WorkSubtask {
+  const work: WorkSubtask = { id: String(e.id), jobId: String(e.jobId), index: e.index, attempt: e.attempt + 1, task: e.job.task };
+  if (typeof e.job.args === 'number') work.arg = e.job.args;
+  if (e.job.timeoutMs !== null) work.timeoutMs = e.job.timeoutMs;
+  return work;
+}
+
+function killOrder(a: ActiveSubtask): KillOrder {
+  return { node: a.node, id: String(a.id), jobId: String(a.jobId), attempt: a.attempt };
+}
