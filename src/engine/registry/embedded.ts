@@ -10,7 +10,7 @@
  * `list('taskman')`. Nothing here knows about HTTP.
  */
 import { RegistryConflictError, RegistryError, RegistryErrorCode } from './errors.js';
-import { resolveRegisterOptions, resolveRegistryOptions, type RegisterOptions, type RegistryOptions, type ResolvedRegistryOptions } from './options.js';
+import { prepareRegistration, resolveRegistryOptions, type RegisterOptions, type RegistryOptions, type ResolvedRegistryOptions } from './options.js';
 import { BaseRegistration } from './registration.js';
 import type { Registration, Registry, RegistryEntry, RegistryWatch, WatchOptions } from './types.js';
 import { checkId, checkKind, decodeValue, encodeValue, SINGLETON_KINDS, type RegistryKind, type RegistryValues } from './values.js';
@@ -45,10 +45,7 @@ export class EmbeddedRegistry implements Registry {
     options: RegisterOptions = {},
   ): Promise<Registration<K>> {
     this.assertOpen('register');
-    checkKind(kind);
-    checkId(id);
-    const json = encodeValue(kind, value);
-    const resolved = resolveRegisterOptions(options, this.options.ttlMs);
+    const { json, resolved } = prepareRegistration(kind, id, value, options, this.options.ttlMs);
     const holder = this.holderOf(kind, id);
     if (holder) throw new RegistryConflictError(kind, id, holder.id, urlOf(holder.json));
     const registration = new EmbeddedRegistration<K>(this, kind, id, resolved.ttlMs, resolved.keepAlive, JSON.parse(json) as RegistryValues[K]);

@@ -19,7 +19,7 @@ import { EtcdRegistration, type EtcdLeaseContext } from './etcd-registration.js'
 import { parseEtcdUrl } from './etcd-url.js';
 import {
   resolveEtcdRegistryOptions,
-  resolveRegisterOptions,
+  prepareRegistration,
   type EtcdRegistryOptions,
   type RegisterOptions,
   type ResolvedEtcdRegistryOptions,
@@ -29,7 +29,6 @@ import {
   checkId,
   checkKind,
   decodeValue,
-  encodeValue,
   isValidId,
   SINGLETON_KINDS,
   type RegistryKind,
@@ -81,10 +80,7 @@ export class EtcdRegistry implements Registry {
     options: RegisterOptions = {},
   ): Promise<Registration<K>> {
     this.assertOpen('register');
-    checkKind(kind);
-    checkId(id);
-    const json = encodeValue(kind, value);
-    const resolved = resolveRegisterOptions(options, this.options.ttlMs);
+    const { json, resolved } = prepareRegistration(kind, id, value, options, this.options.ttlMs);
     const ttlSeconds = Math.ceil(resolved.ttlMs / 1000);
     const action = `registering ${kind} ${id}`;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseOptions as parseOptionsAt } from '../../options.js';
 
 import { InvalidRegistryEntryError, InvalidRegistryInputError, RegistryErrorCode } from './errors.js';
+import { checkId, checkKind, encodeValue, type RegistryKind, type RegistryValues } from './values.js';
 
 /** Every registry default in one place; the option types below say what each field means. */
 export const registryDefaults = {
@@ -120,4 +121,20 @@ function parseOptions<S extends z.ZodType>(schema: S, input: unknown, root: stri
 
 function warnInvalidEntry(problem: InvalidRegistryEntryError): void {
   process.emitWarning(problem.message, { type: 'DataboxRegistryWarning', code: problem.code });
+}
+
+/**
+ * What every back-end checks before registering, in one place: the kind, the id, the value (encoded as
+ * it will be stored) and the register options with the registry's default TTL filled in.
+ */
+export function prepareRegistration<K extends RegistryKind>(
+  kind: K,
+  id: string,
+  value: RegistryValues[K],
+  options: RegisterOptions,
+  defaultTtlMs: number,
+): { json: string; resolved: ResolvedRegisterOptions } {
+  checkKind(kind);
+  checkId(id);
+  return { json: encodeValue(kind, value), resolved: resolveRegisterOptions(options, defaultTtlMs) };
 }
