@@ -105,9 +105,12 @@ function readUint(view: DataView, at: number, size: 2 | 4 | 8, le: boolean, url:
 /** Parses the header and every IFD of the chain. */
 export async function readTiffStructure(source: ByteSource, options: ReadOptions = {}): Promise<TiffStructure> {
   const url = source.url;
+  // Header first, size second: a remote source learns its size from the first ranged response, so
+  // asking for it afterwards costs no extra request.
+  const first16 = await source.read(0, 16, options);
   const fileSize = await source.size(options);
-  if (fileSize < 8) throw new TiffError(url, `not a TIFF: the file has only ${fileSize} bytes`);
-  const head = await readExact(source, 0, Math.min(16, fileSize), 'the header', options);
+  if (fileSize < 8 || first16.byteLength < 8) throw new TiffError(url, `not a TIFF: the file has only ${fileSize} bytes`);
+  const head = new DataView(first16.buffer, first16.byteOffset, first16.byteLength);
   const bom = head.getUint16(0, false);
   if (bom !== 0x4949 && bom !== 0x4d4d) {
     throw new TiffError(url, `not a TIFF: the first bytes are 0x${bom.toString(16).padStart(4, '0')}, not II or MM`);
