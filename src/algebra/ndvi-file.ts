@@ -1,7 +1,7 @@
-import { availableParallelism } from 'node:os';
 import { DataboxError } from '../errors.js';
 import {
   CodecPool,
+  sharedCodecs,
   CogWriter,
   GeoTiff,
   cutTile,
@@ -28,7 +28,7 @@ export interface NdviFileOptions {
   compression?: CogCompression;
   /** Tile size of the output; @defaultValue 512 */
   blockSize?: number;
-  /** Codec threads; @defaultValue the number of cores */
+  /** Codec threads of a pool for this run only; @defaultValue the process's shared pool, one thread per core */
   threads?: number;
   /** Fraction done after each row of tiles. */
   onProgress?: (fraction: number) => void;
@@ -51,13 +51,14 @@ export class BandMismatchError extends DataboxError {
 }
 
 /**
- * NDVI of two single-band rasters into a COG with the red band's grid. Streams by rows of tiles: reads the
- * next row while the current one is computed and written; decoding and encoding run on a pool of worker
- * threads, one per core, so memory stays around a few rows of tiles whatever the scene size.
+ * NDVI of two single-band rasters into a COG with the red band's grid. Streams by spans of a few tiles
+ * (see planSpans): reads the next span while the current one is computed and written; decoding and
+ * encoding run on the codec thread pool, so memory stays around a few tiles whatever the scene size.
  */
 export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult> {
   const dtype = options.dtype ?? 'float32';
-  const pool = new CodecPool(options.threads ?? availableParallelism());
+  const own = options.threads === undefined ? undefined : new CodecPool(options.threads);
+  const pool = own ?? sharedCodecs;
   const open = { codecs: pool, ...(options.signal ? { signal: options.signal } : {}) };
   const opened: GeoTiff[] = [];
   try {
@@ -110,7 +111,7 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
     }
   } finally {
     await Promise.all(opened.map((g) => g.close()));
-    await pool.close();
+    await own?.close();
   }
 }
 
