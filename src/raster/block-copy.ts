@@ -43,3 +43,14 @@ export function copyBlock(decoded: Uint8Array | TypedArray, p: BlockPlacement, o
     }
   });
 }
+
+/** Fills the placed part of a block that the file does not store (a sparse block) with `value`. */
+export function fillBlock(p: BlockPlacement, out: readonly TypedArray[], value: number): void {
+  p.samples.forEach((sample, i) => {
+    if (sample < 0) return;
+    for (let y = p.y0; y < p.y1; y++) {
+      const start = (y - p.windowY) * p.windowWidth + (p.x0 - p.windowX);
+      out[i]!.fill(value, start, start + (p.x1 - p.x0));
+    }
+  });
+}

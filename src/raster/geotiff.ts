@@ -2,7 +2,7 @@ import { openSource, streamRanges, type ByteSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
 import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
 import { allocate, allocateShared, dtypeInfo, storedNodata, type DType, type TypedArray } from './dtype.js';
-import type { BlockPlacement } from './block-copy.js';
+import { fillBlock, type BlockPlacement } from './block-copy.js';
 import { RasterRangeError, TiffError } from './errors.js';
 import { geoTransformFromTags, type GeoTransform } from './georef.js';
 import { readTiffStructure } from './tiff/ifd.js';
@@ -242,7 +242,7 @@ export class GeoTiff {
     for (const batch of batchReads(plan, BATCH_BYTES)) {
       options.signal?.throwIfAborted();
       const present = batch.filter((r) => r.length > 0);
-      for (const r of batch) if (r.length === 0) fillRegion(out, bands, window, r, fill);
+      for (const r of batch) if (r.length === 0) fillBlock(placementOf(image, r, bands, window), out, fill);
       // Each block is decoded as soon as the read holding it arrives, while later reads are in flight.
       const decodes: Promise<void>[] = [];
       const decode = async (r: BlockRead, blob: Uint8Array): Promise<void> => {
@@ -299,17 +299,6 @@ export class GeoTiff {
 /** Opens a GeoTIFF; see {@link GeoTiff.open}. */
 export function openGeoTiff(target: string | ByteSource, options: OpenOptions = {}): Promise<GeoTiff> {
   return GeoTiff.open(target, options);
-}
-
-function fillRegion(out: TypedArray[], bands: readonly number[], window: Window, r: BlockRead, value: number): void {
-  bands.forEach((band, i) => {
-    if (r.plane >= 0 && r.plane !== band) return;
-    const dst = out[i]!;
-    for (let y = r.y0; y < r.y1; y++) {
-      const start = (y - window.y) * window.width + (r.x0 - window.x);
-      dst.fill(value, start, start + (r.x1 - r.x0));
-    }
-  });
 }
 
 /** Where a block's pixels land in the window's output bands. */

@@ -63,3 +63,16 @@ describe('the codec pool', () => {
     expect(() => new CodecPool(0)).toThrow('CodecPool size must be a positive integer (got 0)');
   });
 });
+
+describe('the codec pool in a script run with node -e', () => {
+  it('starts its threads even when node was given --input-type', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const fixture = fileURLToPath(new URL('../../../shared/fixtures/conformance/u16_deflate_pred2_tiled.tif', import.meta.url));
+    const script = `const m = await import(${JSON.stringify(dist)}); const t = await m.openGeoTiff(${JSON.stringify(fixture)});
+const w = await t.readWindow(); await m.closeSharedCodecs(); console.log(w.bands.length, w.width);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('2 294');
+  });
+});

@@ -16,6 +16,14 @@ function tsWorker(url: URL): Worker {
   return new Worker(boot, { eval: true });
 }
 
+/**
+ * The parent's Node flags, less those that only make sense for the main script: a worker started
+ * with `--input-type` (as `node --input-type=module -e ...` passes it on) fails to load at all.
+ */
+function workerExecArgv(): string[] {
+  return process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+}
+
 /** A block codec failure reported by a pool thread, with the original error's code. */
 export class CodecPoolError extends DataboxError {}
 
@@ -50,7 +58,7 @@ export class CodecPool implements CodecRunner {
   private spawn(): Slot {
     const worker = import.meta.url.endsWith('.ts')
       ? tsWorker(new URL('./codec-worker.ts', import.meta.url))
-      : new Worker(new URL('./codec-worker.js', import.meta.url));
+      : new Worker(new URL('./codec-worker.js', import.meta.url), { execArgv: workerExecArgv() });
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (msg: PoolResponse) => this.settle(slot, msg));
