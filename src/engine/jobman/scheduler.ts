@@ -207,6 +207,11 @@ export class Scheduler {
     };
   }
 
+  /** Subtasks dispatched to or running on `node`, through the level-1 index. */
+  inFlightOn(node: string): number {
+    return this.index.heldBy(node).size;
+  }
+
   private mayRun(e: Entry, node: string, now: number): boolean {
     if (e.job.node !== null) return e.job.node === node;
     const prefer = e.job.preferNodes;
@@ -298,6 +303,7 @@ function toWork(e: Entry): WorkSubtask {
   const work: WorkSubtask = { id: String(e.id), jobId: String(e.jobId), index: e.index, attempt: e.attempt + 1, task: e.job.task };
   if (typeof e.job.args === 'number') work.arg = e.job.args;
   if (e.job.timeoutMs !== null) work.timeoutMs = e.job.timeoutMs;
+  if (e.job.priority) work.priority = true;
   return work;
 }
 

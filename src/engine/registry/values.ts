@@ -20,8 +20,10 @@ export const jobmanInfoSchema = z.object({
 });
 
 export const taskmanInfoSchema = z.object({
-  /** Base URL where the Taskman answers (status, metrics). */
-  url: httpUrl,
+  /** Base URL where the Taskman answers, when it listens (it need not: it pulls from the Jobman). */
+  url: httpUrl.optional(),
+  /** The host the Taskman connects from, as the Jobman sees it. */
+  address: z.string('must be a host address').min(1, 'must be a host address').optional(),
   /** Worker processes it runs. */
   workers: count,
   /** When this Taskman started (ISO 8601). */

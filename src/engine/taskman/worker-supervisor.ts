@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { DataboxError } from '../../errors.js';
+import type { Deque } from '../deque.js';
 import { IndexTree } from '../index-tree.js';
 import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../worker/protocol.js';
 
@@ -33,7 +34,8 @@ export interface WorkerInfo {
 interface Slot {
   slot: number;
   child: ChildProcess;
-  waiting: boolean;
+  /** Subtasks the worker asked for and has not been given yet; 0 when it is not waiting. */
+  wants: number;
   lastBeat: number;
   spawnedAt: number;
   timers: Map<string, NodeJS.Timeout>;
@@ -41,12 +43,14 @@ interface Slot {
 
 /**
  * Level two of the paper's scheduler, the process side: a Taskman's worker processes. Workers pull; the
- * supervisor answers from `next()` (the Taskman's deque). It keeps the level-two index (subtask → worker),
+ * supervisor answers from the head of the Taskman's deque. It keeps the level-two index (subtask → worker),
  * replaces a worker that exits, kills one that misses its heartbeats or overruns a subtask's time-out,
  * and says what happened: `result` (subtask, outcome) and `returned` (subtasks a dead worker held, for
  * the head of the Taskman's deque).
  */
 export class WorkerSupervisor extends EventEmitter<{
+  /** Handed to a worker (the Taskman reports it running). */
+  started: [subtask: WorkSubtask, slot: number];
   result: [subtask: WorkSubtask, outcome: Outcome];
   returned: [subtasks: WorkSubtask[], reason: string];
   spawned: [slot: number, pid: number | undefined];
@@ -61,7 +65,7 @@ export class WorkerSupervisor extends EventEmitter<{
   private stopping = false;
 
   constructor(
-    private readonly next: () => WorkSubtask | undefined,
+    private readonly deque: Deque<WorkSubtask>,
     options: SupervisorOptions,
   ) {
     super();
@@ -79,7 +83,7 @@ export class WorkerSupervisor extends EventEmitter<{
 
   /** New work is on the deque: hand it to workers waiting for some. */
   wake(): void {
-    for (const s of this.slots) if (s?.waiting) this.serve(s);
+    for (const s of this.slots) if (s !== undefined && s.wants > 0) this.serve(s);
   }
 
   /** Kills the worker running `subtaskId` (a cancel); its replacement starts at once. True if it was held. */
@@ -89,6 +93,13 @@ export class WorkerSupervisor extends EventEmitter<{
     this.forget(subtaskId);
     this.slots[slot]?.child.kill('SIGKILL');
     return true;
+  }
+
+  /** Subtasks idle workers have asked for and not received: what the Taskman should pull for them. */
+  wanted(): number {
+    let n = 0;
+    for (const s of this.slots) if (s !== undefined) n += s.wants;
+    return n;
   }
 
   /** Which worker holds a subtask, or undefined. */
@@ -134,7 +145,7 @@ export class WorkerSupervisor extends EventEmitter<{
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const slot: Slot = { slot: slotNo, child, waiting: false, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
+    const slot: Slot = { slot: slotNo, child, wants: 0, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
     this.slots[slotNo] = slot;
     child.on('message', (raw) => this.onMessage(slot, raw));
     child.on('exit', (code, signal) => this.onExit(slot, code, signal));
@@ -152,30 +163,46 @@ export class WorkerSupervisor extends EventEmitter<{
     const msg = parsed.data;
     slot.lastBeat = Date.now();
     if (msg.t === 'pull') {
-      slot.waiting = true;
+      slot.wants = msg.want;
       this.serve(slot);
     } else if (msg.t === 'done') {
-      const subtask = this.held.get(msg.id);
-      if (subtask === undefined || subtask.attempt !== msg.attempt || this.index.holderOf(msg.id) !== slot.slot) return;
-      this.forget(msg.id);
-      this.emit('result', subtask, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: msg.error ?? { message: 'the task failed without an error' } });
+      for (const r of msg.results) {
+        const subtask = this.held.get(r.id);
+        // Killed, timed out or cancelled meanwhile: its outcome was settled already.
+        if (subtask === undefined || subtask.attempt !== r.attempt || this.index.holderOf(r.id) !== slot.slot) continue;
+        this.forget(r.id);
+        this.emit('result', subtask, r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error ?? { message: 'the task failed without an error' } });
+      }
     }
   }
 
+  /**
+   * Gives a waiting worker what it asked for, from the Taskman's deque. A subtask with a time-out travels
+   * alone, so its clock starts when it really starts.
+   */
   private serve(slot: Slot): void {
-    if (this.stopping || !slot.waiting) return;
-    const subtask = this.next();
-    if (subtask === undefined) return;
-    slot.waiting = false;
-    this.held.set(subtask.id, subtask);
-    this.index.add(subtask.jobId, subtask.id);
-    this.index.assign(subtask.id, slot.slot);
-    if (subtask.timeoutMs !== undefined) {
-      const timer = setTimeout(() => this.timeOut(slot, subtask), subtask.timeoutMs);
-      timer.unref();
-      slot.timers.set(subtask.id, timer);
+    if (this.stopping || slot.wants === 0) return;
+    const batch: WorkSubtask[] = [];
+    while (batch.length < slot.wants) {
+      const head = this.deque.peekHead();
+      if (head === undefined || (head.timeoutMs !== undefined && batch.length > 0)) break;
+      batch.push(this.deque.popHead()!);
+      if (head.timeoutMs !== undefined) break;
     }
-    const msg: ToWorker = { t: 'run', subtasks: [subtask] };
+    if (batch.length === 0) return;
+    slot.wants = 0;
+    for (const subtask of batch) {
+      this.held.set(subtask.id, subtask);
+      this.index.add(subtask.jobId, subtask.id);
+      this.index.assign(subtask.id, slot.slot);
+      if (subtask.timeoutMs !== undefined) {
+        const timer = setTimeout(() => this.timeOut(slot, subtask), subtask.timeoutMs);
+        timer.unref();
+        slot.timers.set(subtask.id, timer);
+      }
+      this.emit('started', subtask, slot.slot);
+    }
+    const msg: ToWorker = { t: 'run', subtasks: batch };
     slot.child.send(msg);
   }
 

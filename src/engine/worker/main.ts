@@ -1,10 +1,15 @@
 import { messageOf } from '../../errors.js';
 import { resolveTask } from '../tasks/builtins.js';
-import { fromWorkerSchema, toWorkerSchema, type FromWorker, type WorkSubtask } from './protocol.js';
+import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from './protocol.js';
 
 /**
- * A worker process: pulls subtasks from its Taskman over IPC, runs them one at a time, reports each
- * result, and says it is alive every `DATABOX_HEARTBEAT_MS`. It never talks to the Jobman.
+ * A worker process: pulls subtasks from its Taskman over IPC, runs them one at a time, reports their
+ * results, and says it is alive every `DATABOX_HEARTBEAT_MS`. It never talks to the Jobman.
+ *
+ * Batching: a worker asks for one subtask at a time while subtasks take a while, and for twice as many
+ * (up to MAX_PULL) each time a whole batch ran in under SHORT_MS per subtask. Results of one batch go
+ * back in one message, flushed at least every FLUSH_MS. So a no-op costs a fraction of a message, and a
+ * long subtask never waits in a worker behind another one.
  */
 const heartbeatMs = Number(process.env.DATABOX_HEARTBEAT_MS ?? 1000);
 const send = (msg: FromWorker): void => {
@@ -16,8 +21,11 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
+const SHORT_MS = 2;
+const FLUSH_MS = 20;
 const queue: WorkSubtask[] = [];
 let running: string | null = null;
+let want = 1;
 const stop = new AbortController();
 
 setInterval(() => send({ t: 'heartbeat', running }), heartbeatMs).unref();
@@ -41,18 +49,31 @@ process.on('message', (raw) => {
 process.on('disconnect', () => process.exit(0));
 
 async function drain(): Promise<void> {
+  const started = performance.now();
+  let ran = 0;
+  let results: Done[] = [];
+  let flushedAt = started;
   for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
     running = s.id;
     try {
       const value = await resolveTask(s.task)({ index: s.index, attempt: s.attempt, arg: s.arg, signal: stop.signal });
-      send({ t: 'done', id: s.id, attempt: s.attempt, ok: true, value });
+      results.push({ id: s.id, attempt: s.attempt, ok: true, value });
     } catch (err) {
       const stack = err instanceof Error ? err.stack : undefined;
-      send({ t: 'done', id: s.id, attempt: s.attempt, ok: false, error: { message: messageOf(err), ...(stack ? { stack } : {}) } });
+      results.push({ id: s.id, attempt: s.attempt, ok: false, error: { message: messageOf(err), ...(stack ? { stack } : {}) } });
     }
     running = null;
+    ran++;
+    const now = performance.now();
+    if (now - flushedAt >= FLUSH_MS) {
+      send({ t: 'done', results });
+      results = [];
+      flushedAt = now;
+    }
   }
-  if (process.connected) send({ t: 'pull', want: 1 });
+  if (results.length > 0) send({ t: 'done', results });
+  want = (performance.now() - started) / ran < SHORT_MS ? Math.min(want * 2, MAX_PULL) : 1;
+  if (process.connected) send({ t: 'pull', want });
 }
 
-send({ t: 'pull', want: 1 });
+send({ t: 'pull', want });

@@ -18,6 +18,8 @@ export const subtaskSchema = z.object({
   arg: z.number().optional(),
   /** Kill the subtask after this long; none when absent. */
   timeoutMs: z.number().int().positive().optional(),
+  /** Priority work goes to the head of the Taskman's deque. */
+  priority: z.boolean().optional(),
 });
 export type WorkSubtask = z.infer<typeof subtaskSchema>;
 
@@ -28,20 +30,28 @@ export const toWorkerSchema = z.discriminatedUnion('t', [
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
+/** Most subtasks a worker asks for at once. */
+export const MAX_PULL = 256;
+
+const doneSchema = z.object({
+  id: z.string(),
+  attempt: z.number().int().positive(),
+  ok: z.boolean(),
+  value: z.unknown().optional(),
+  error: z.object({ message: z.string(), stack: z.string().optional() }).optional(),
+});
+export type Done = z.infer<typeof doneSchema>;
+
 /** Worker → Taskman. */
 export const fromWorkerSchema = z.discriminatedUnion('t', [
-  /** Ready for `want` more subtasks. */
-  z.object({ t: z.literal('pull'), want: z.number().int().positive() }),
+  /**
+   * Ready for up to `want` more subtasks. A worker asks for more than one only while its subtasks are
+   * short (see `main.ts`), so the cost of a message is shared by many of them.
+   */
+  z.object({ t: z.literal('pull'), want: z.number().int().positive().max(MAX_PULL) }),
   /** Alive; `running` is the subtask in progress. */
   z.object({ t: z.literal('heartbeat'), running: z.string().nullable() }),
-  /** A subtask ended: `value` when it succeeded, `error` when it threw. */
-  z.object({
-    t: z.literal('done'),
-    id: z.string(),
-    attempt: z.number().int().positive(),
-    ok: z.boolean(),
-    value: z.unknown().optional(),
-    error: z.object({ message: z.string(), stack: z.string().optional() }).optional(),
-  }),
+  /** Subtasks ended, in the order they ran: `value` when one succeeded, `error` when it threw. */
+  z.object({ t: z.literal('done'), results: z.array(doneSchema).min(1) }),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;

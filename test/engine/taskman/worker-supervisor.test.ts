@@ -7,7 +7,7 @@ import type { WorkSubtask } from '../../../src/engine/worker/protocol.js';
 /** A Taskman's deque feeding a supervisor of real worker processes. */
 function setup(workers: number, options: { heartbeatMs?: number } = {}) {
   const deque = new Deque<WorkSubtask>();
-  const sup = new WorkerSupervisor(() => deque.popHead(), { workers, ...options });
+  const sup = new WorkerSupervisor(deque, { workers, ...options });
   const results = new Map<string, Outcome>();
   sup.on('result', (s, outcome) => results.set(s.id, outcome));
   const add = (...subtasks: WorkSubtask[]): void => {

@@ -1,0 +1,202 @@
+import { z } from 'zod';
+
+import { FAILURE_POLICIES, MAX_INPUTS, MAX_RETRIES, type JsonValue } from '../store/index.js';
+import { SUBTASK_STATES } from '../state-machine.js';
+import { subtaskSchema } from '../worker/protocol.js';
+
+/**
+ * The Jobman's HTTP API, as zod schemas: the server validates every request with them (fastify's type
+ * provider turns them into JSON Schema for the OpenAPI document), and the client and the Taskman parse
+ * every answer with them. One file, so the two ends cannot drift apart.
+ */
+
+const json: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]),
+);
+const id = z.coerce.number('must be a job id (a positive integer)').int('must be a job id (a positive integer)').positive('must be a job id (a positive integer)');
+const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const count = z.number().int().nonnegative();
+const ms = z.number().int().nonnegative();
+
+// ---------------------------------------------------------------------------------------------------
+// Client API
+// ---------------------------------------------------------------------------------------------------
+
+/** `POST /v1/jobs`: exactly one of `count` (inputs 0..count-1) and `inputs`. */
+export const submitJobSchema = z
+  .strictObject({
+    task: z.string().min(1, 'must name a task, such as builtin:noop').max(512),
+    count: z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_INPUTS, `must be at most ${MAX_INPUTS}`).optional(),
+    inputs: z.array(json).min(1, 'must hold at least one input').max(MAX_INPUTS, `must hold at most ${MAX_INPUTS} inputs`).optional(),
+    args: json.optional(),
+    priority: z.boolean().optional(),
+    node: nodeName.optional(),
+    preferNodes: z.array(nodeName).max(64).optional(),
+    retries: z.number().int().min(0).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`).optional(),
+    timeoutMs: z.number().int().positive('must be a positive number of milliseconds').optional(),
+    onFailure: z.enum(FAILURE_POLICIES).optional(),
+  })
+  .refine((b) => (b.count === undefined) !== (b.inputs === undefined), { message: 'or inputs must be given (exactly one of the two)', path: ['count'] });
+export type SubmitJob = z.infer<typeof submitJobSchema>;
+
+export const countsSchema = z.object(Object.fromEntries(SUBTASK_STATES.map((s) => [s, count])) as Record<(typeof SUBTASK_STATES)[number], typeof count>);
+
+/** A job as the API shows it. */
+export const jobViewSchema = z.object({
+  id: z.number().int().positive(),
+  task: z.string(),
+  args: json,
+  priority: z.boolean(),
+  node: z.string().nullable(),
+  preferNodes: z.array(z.string()),
+  retries: count,
+  timeoutMs: z.number().int().positive().nullable(),
+  onFailure: z.enum(FAILURE_POLICIES),
+  total: count,
+  state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  counts: countsSchema,
+  restarts: count,
+  /** Milliseconds since the epoch. */
+  createdAt: ms,
+  finishedAt: ms.nullable(),
+  cancelledAt: ms.nullable(),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
+
+export const FINISHED_JOB_STATES: ReadonlySet<JobView['state']> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const jobIdParamsSchema = z.strictObject({ id });
+export const listJobsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  before: id.optional(),
+});
+export const jobListSchema = z.object({ jobs: z.array(jobViewSchema) });
+
+export const pageQuerySchema = z.strictObject({
+  from: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+export const resultsPageSchema = z.object({
+  results: z.array(z.object({ index: count, state: z.enum(SUBTASK_STATES), result: json })),
+  /** The `from` of the next page; null after the last. */
+  next: count.nullable(),
+});
+export const errorsPageSchema = z.object({
+  errors: z.array(
+    z.object({
+      index: count,
+      attempt: count,
+      node: z.string().nullable(),
+      worker: z.string().nullable(),
+      error: z.object({ message: z.string(), code: z.string().optional(), stack: z.string().optional() }),
+      at: ms,
+    }),
+  ),
+  next: count.nullable(),
+});
+
+export const cancelResultSchema = z.object({
+  id: z.number().int().positive(),
+  /** Subtasks moved to cancelled. */
+  cancelled: count,
+  /** Of those, how many were on a Taskman and are being killed there. */
+  killed: count,
+});
+
+/** One worker process of a node, as its Taskman reports it. */
+export const workerViewSchema = z.object({
+  slot: count,
+  pid: count.nullable(),
+  state: z.enum(['starting', 'idle', 'busy']),
+  /** Subtasks it holds. */
+  holds: count,
+  /** Milliseconds since its last heartbeat to the Taskman; null before the first. */
+  heartbeatAgeMs: ms.nullable(),
+});
+export type WorkerView = z.infer<typeof workerViewSchema>;
+
+/** A node's counters, as its Taskman measures them. */
+export const nodeMetricsSchema = z.object({
+  /** Busy fraction of all cores over the last heartbeat interval, 0..1. */
+  cpu: z.number().min(0).max(1),
+  cores: z.number().int().positive(),
+  memoryTotalBytes: count,
+  memoryFreeBytes: count,
+  /** Bytes received and sent on all non-loopback interfaces since boot; null where unknown. */
+  networkRxBytes: count.nullable(),
+  networkTxBytes: count.nullable(),
+  /** Resident memory of the Taskman and its workers together. */
+  rssBytes: count,
+});
+export type NodeMetrics = z.infer<typeof nodeMetricsSchema>;
+
+export const nodeViewSchema = z.object({
+  name: z.string(),
+  /** Where the Taskman connects from. */
+  address: z.string(),
+  state: z.enum(['alive', 'dead']),
+  workers: z.array(workerViewSchema),
+  metrics: nodeMetricsSchema.nullable(),
+  /** Subtasks dispatched to it or running on it. */
+  inFlight: count,
+  joinedAt: ms,
+  lastHeartbeatAt: ms,
+  heartbeatAgeMs: ms,
+});
+export type NodeView = z.infer<typeof nodeViewSchema>;
+export const nodeListSchema = z.object({ nodes: z.array(nodeViewSchema) });
+
+export const healthSchema = z.object({ ok: z.literal(true), version: z.string(), uptimeMs: ms });
+
+/** Every error the API answers: a stable code and a one-line reason. */
+export const apiErrorSchema = z.object({ statusCode: z.number().int(), code: z.string(), error: z.string(), message: z.string() });
+export type ApiError = z.infer<typeof apiErrorSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// Taskman link: join once, then one heartbeat request at a time, carrying state changes up and work
+// and kill orders down.
+// ---------------------------------------------------------------------------------------------------
+
+export const nodeParamsSchema = z.strictObject({ name: nodeName });
+
+/** `POST /v1/nodes/:name/join`. */
+export const joinSchema = z.strictObject({
+  /** A random id this Taskman process picked at start; every heartbeat repeats it. */
+  incarnation: z.string().min(8).max(64),
+  workers: z.number().int().positive().max(1024),
+  startedAt: ms,
+});
+export const joinReplySchema = z.object({ heartbeatMs: z.number().int().positive(), missedHeartbeats: z.number().int().positive() });
+
+export const reportedChangeSchema = z.strictObject({
+  id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a subtask id'),
+  attempt: z.number().int().positive(),
+  to: z.enum(['running', 'succeeded', 'failed']),
+  worker: z.string().max(64).optional(),
+  result: json.optional(),
+  error: z.strictObject({ message: z.string(), code: z.string().optional(), stack: z.string().optional() }).optional(),
+});
+
+/** `POST /v1/nodes/:name/heartbeat`. */
+export const heartbeatSchema = z.strictObject({
+  incarnation: z.string().min(8).max(64),
+  /** How many more subtasks the Taskman can take now (free workers plus prefetch). */
+  want: z.number().int().min(0).max(100_000),
+  changes: z.array(reportedChangeSchema).max(200_000),
+  workers: z.array(workerViewSchema).max(1024),
+  metrics: nodeMetricsSchema.nullable(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const heartbeatReplySchema = z.object({
+  /** New work for the Taskman's deque, in order (priority work is flagged for its head). */
+  work: z.array(subtaskSchema),
+  /** Subtasks to stop (their job was cancelled or restarted). */
+  kill: z.array(z.object({ id: z.string(), attempt: z.number().int().positive() })),
+  /** How many reported changes were rejected as wrong; the Jobman logs each. */
+  rejected: count,
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+
+/** The answer to a heartbeat of an incarnation the Jobman has let go: drop everything and join again. */
+export const DROPPED_CODE = 'ERR_NODE_DROPPED';

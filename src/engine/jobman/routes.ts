@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+import {
+  apiErrorSchema,
+  cancelResultSchema,
+  errorsPageSchema,
+  healthSchema,
+  heartbeatReplySchema,
+  heartbeatSchema,
+  jobIdParamsSchema,
+  jobListSchema,
+  joinReplySchema,
+  joinSchema,
+  jobViewSchema,
+  listJobsQuerySchema,
+  nodeListSchema,
+  nodeParamsSchema,
+  pageQuerySchema,
+  resultsPageSchema,
+  submitJobSchema,
+  type HeartbeatReply,
+} from '../api/schemas.js';
+import type { Registration, Registry } from '../registry/index.js';
+import type { JobSpec, JobStore } from '../store/index.js';
+import { resolveTask } from '../tasks/builtins.js';
+import { toJobView, type JobEvents } from './events.js';
+import type { KillOrder as NodeKill, NodeTable } from './nodes.js';
+import type { Scheduler } from './scheduler.js';
+import type { KillOrder } from './types.js';
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface RouteContext {
+  scheduler: Scheduler;
+  store: JobStore;
+  nodes: NodeTable;
+  events: JobEvents;
+  registry: Registry;
+  /** The registry entries the Jobman holds for its live Taskmen. */
+  taskmen: Map<string, Registration<'taskman'>>;
+  version: string;
+  started: number;
+}
+
+const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 404: apiErrorSchema, 409: apiErrorSchema };
+
+/** The client API (`/v1/jobs`, `/v1/nodes`, `/healthz`) and the Taskman link (`/v1/nodes/:name/...`). */
+export function registerRoutes(app: App, ctx: RouteContext): void {
+  const { scheduler, store, nodes, events } = ctx;
+
+  app.get('/healthz', { schema: { response: { 200: healthSchema }, security: [] } }, () => ({ ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started }));
+
+  app.post('/v1/jobs', { schema: { summary: 'Submit a job', body: submitJobSchema, response: { 201: jobViewSchema, ...errors } } }, async (req, reply) => {
+    const b = req.body;
+    resolveTask(b.task); // an unknown task is refused now, not on every worker later
+    const spec: JobSpec = { task: b.task, inputs: b.count ?? b.inputs! };
+    if (b.args !== undefined) spec.args = b.args;
+    if (b.priority !== undefined) spec.priority = b.priority;
+    if (b.node !== undefined) spec.node = b.node;
+    if (b.preferNodes !== undefined) spec.preferNodes = b.preferNodes;
+    if (b.retries !== undefined) spec.retries = b.retries;
+    if (b.timeoutMs !== undefined) spec.timeoutMs = b.timeoutMs;
+    if (b.onFailure !== undefined) spec.onFailure = b.onFailure;
+    const job = await scheduler.submit(spec);
+    nodes.wakeAll();
+    return reply.code(201).send(toJobView(job));
+  });
+
+  app.get('/v1/jobs', { schema: { summary: 'List jobs, newest first', querystring: listJobsQuerySchema, response: { 200: jobListSchema, ...errors } } }, async (req) => {
+    const jobs = await store.listJobs({ limit: req.query.limit, ...(req.query.before !== undefined ? { beforeId: req.query.before } : {}) });
+    return { jobs: jobs.map(toJobView) };
+  });
+
+  app.get('/v1/jobs/:id', { schema: { summary: 'A job with its subtask counts', params: jobIdParamsSchema, response: { 200: jobViewSchema, ...errors } } }, async (req) =>
+    toJobView(await store.getJob(req.params.id)),
+  );
+
+  app.get(
+    '/v1/jobs/:id/results',
+    { schema: { summary: 'A job’s results in input order', params: jobIdParamsSchema, querystring: pageQuerySchema, response: { 200: resultsPageSchema, ...errors } } },
+    async (req) => {
+      const { from, limit } = req.query;
+      const job = await store.getJob(req.params.id);
+      const results = await store.listResults(job.id, { fromIndex: from, limit });
+      const end = from + results.length;
+      return { results, next: results.length === limit && end < job.total ? end : null };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/errors',
+    { schema: { summary: 'The errors of a job’s failed attempts', params: jobIdParamsSchema, querystring: pageQuerySchema, response: { 200: errorsPageSchema, ...errors } } },
+    async (req) => {
+      const { from, limit } = req.query;
+      const rows = await store.listAttemptErrors(req.params.id, { fromIndex: from, limit });
+      return {
+        errors: rows.map(({ subtaskId: _id, ...e }) => e),
+        next: rows.length === limit ? rows[rows.length - 1]!.index + 1 : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/events',
+    { schema: { summary: 'Server-sent events: `progress` with the job on every change, then `end` once it finished', params: jobIdParamsSchema, response: errors } },
+    async (req, reply) => {
+      const jobId = req.params.id;
+      await store.getJob(jobId); // 404 before the stream starts
+      const client = await registerClient(ctx, req.ip, req.headers['x-databox-client']);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      let closed = false;
+      let unsubscribe: () => void = () => undefined;
+      const end = (): void => {
+        if (closed) return;
+        closed = true;
+        clearInterval(ping);
+        unsubscribe();
+        res.end();
+        void client?.revoke().catch(() => undefined);
+      };
+      // A comment line now and then keeps proxies from closing an idle stream.
+      const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+      ping.unref();
+      res.on('close', end);
+      unsubscribe = await events.subscribe(jobId, (view, final) => {
+        if (closed) return;
+        res.write(`event: ${final ? 'end' : 'progress'}\ndata: ${JSON.stringify(view)}\n\n`);
+        if (final) end();
+      });
+      if (closed) unsubscribe();
+    },
+  );
+
+  app.delete('/v1/jobs/:id', { schema: { summary: 'Cancel a job: queued work is dropped, running work killed', params: jobIdParamsSchema, response: { 200: cancelResultSchema, ...errors } } }, async (req) => {
+    const result = await scheduler.cancel(req.params.id);
+    sendKills(nodes, result.kill);
+    return { id: result.jobId, cancelled: result.cancelled, killed: result.kill.length };
+  });
+
+  app.get('/v1/nodes', { schema: { summary: 'Taskmen, their workers and counters', response: { 200: nodeListSchema, ...errors } } }, () => ({
+    nodes: nodes.views((name) => scheduler.inFlightOn(name)),
+  }));
+
+  // --- The Taskman link --------------------------------------------------------------------------
+
+  app.post(
+    '/v1/nodes/:name/join',
+    { schema: { summary: 'A Taskman joins (Taskman link)', params: nodeParamsSchema, body: joinSchema, response: { 200: joinReplySchema, ...errors } } },
+    async (req) => {
+      const { name } = req.params;
+      nodes.join(name, req.body.incarnation, req.ip, req.body.workers);
+      const old = ctx.taskmen.get(name);
+      ctx.taskmen.delete(name);
+      await old?.revoke().catch(() => undefined);
+      try {
+        const value = { address: req.ip, workers: req.body.workers, startedAt: new Date(req.body.startedAt).toISOString() };
+        ctx.taskmen.set(name, await ctx.registry.register('taskman', name, value));
+      } catch (err) {
+        // The node table is the authority on liveness; the registry entry is what others read.
+        req.log.warn({ node: name, err: (err as Error).message }, 'could not register the Taskman in the registry');
+      }
+      req.log.info({ node: name, address: req.ip, workers: req.body.workers }, 'node joined');
+      return { heartbeatMs: nodes.heartbeatMs, missedHeartbeats: nodes.missedHeartbeats };
+    },
+  );
+
+  app.post(
+    '/v1/nodes/:name/heartbeat',
+    {
+      schema: {
+        summary: 'A Taskman’s heartbeat: state changes up; work and kill orders down (Taskman link)',
+        params: nodeParamsSchema,
+        body: heartbeatSchema,
+        response: { 200: heartbeatReplySchema, ...errors },
+      },
+      // Answers carry thousands of subtasks the Jobman built itself: plain JSON.stringify, no re-validation.
+      serializerCompiler: () => (data) => JSON.stringify(data),
+    },
+    async (req) => {
+      const { name } = req.params;
+      const { incarnation, want, changes, workers, metrics } = req.body;
+      nodes.beat(name, incarnation, workers, metrics);
+      let rejected = 0;
+      if (changes.length > 0) {
+        const report = await scheduler.report(name, changes);
+        for (const o of report.outcomes) {
+          if (o.status !== 'rejected') continue;
+          rejected++;
+          if (rejected <= 5) req.log.warn({ node: name, subtask: o.id, attempt: o.attempt, err: o.error?.message }, 'rejected a reported change');
+        }
+        sendKills(nodes, report.kill);
+        if (report.outcomes.some((o) => o.retried) || report.kill.length > 0) nodes.wakeAll();
+      }
+      let work = want > 0 ? await scheduler.pull(name, want) : [];
+      if (work.length === 0 && want > 0 && changes.length === 0 && !nodes.hasKills(name)) {
+        // Nothing to do: hold the request until work comes (a long poll), so idle nodes start at once.
+        const abort = new AbortController();
+        req.raw.once('close', () => abort.abort());
+        await nodes.hold(name, nodes.heartbeatMs, abort.signal);
+        nodes.alive(name, incarnation);
+        work = await scheduler.pull(name, want);
+      }
+      const answer: HeartbeatReply = { work, kill: nodes.takeKills(name), rejected };
+      return answer;
+    },
+  );
+
+  app.post(
+    '/v1/nodes/:name/leave',
+    { schema: { summary: 'A Taskman leaves; its work goes back to the deque (Taskman link)', params: nodeParamsSchema, body: z.strictObject({ incarnation: z.string() }), response: { 204: z.null(), ...errors } } },
+    async (req, reply) => {
+      nodes.leave(req.params.name, req.body.incarnation);
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+function sendKills(nodes: NodeTable, kills: readonly KillOrder[]): void {
+  const byNode = new Map<string, NodeKill[]>();
+  for (const k of kills) {
+    let list = byNode.get(k.node);
+    if (list === undefined) byNode.set(k.node, (list = []));
+    list.push({ id: k.id, attempt: k.attempt });
+  }
+  for (const [node, list] of byNode) nodes.order(node, list);
+}
+
+/** A client watching a job is registered while it watches, as the paper registers connected clients. */
+async function registerClient(ctx: RouteContext, ip: string, header: string | string[] | undefined): Promise<Registration<'client'> | undefined> {
+  const m = typeof header === 'string' ? /^([^\s/]{1,255})\/(\d{1,10})$/.exec(header) : null;
+  try {
+    return await ctx.registry.register('client', randomUUID(), { host: m?.[1] ?? ip, pid: m ? Number(m[2]) : 0, connectedAt: new Date().toISOString() });
+  } catch {
+    return undefined; // informational only
+  }
+}
