@@ -7,6 +7,7 @@ import { InterruptedError, type CliContext } from './context.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
 import { registerTranslate } from './commands/translate.js';
+import { registerEngineServers } from './commands/engine-servers.js';
 
 /** The `databox` command: one file per sub-command under commands/. */
 export function buildProgram(context: CliContext): Command {
@@ -19,6 +20,7 @@ export function buildProgram(context: CliContext): Command {
   registerInfo(program);
   registerTranslate(program, context);
   registerNdvi(program, context);
+  registerEngineServers(program, context);
   return program;
 }
 

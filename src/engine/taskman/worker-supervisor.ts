@@ -36,6 +36,8 @@ interface Slot {
   child: ChildProcess;
   /** Subtasks the worker asked for and has not been given yet; 0 when it is not waiting. */
   wants: number;
+  /** The size of its last pull: how many subtasks it takes at a time now. */
+  batch: number;
   lastBeat: number;
   spawnedAt: number;
   timers: Map<string, NodeJS.Timeout>;
@@ -102,6 +104,20 @@ export class WorkerSupervisor extends EventEmitter<{
     return n;
   }
 
+  /** Subtasks the workers take per pull, all together: how much work the Taskman's deque should hold. */
+  demand(): number {
+    let n = 0;
+    for (const s of this.slots) n += s?.batch ?? 1;
+    return n;
+  }
+
+  /** Kills every worker holding a subtask (the Jobman said to drop all work); returns how many subtasks. */
+  killAll(): number {
+    const ids = [...this.held.keys()];
+    for (const id of ids) this.kill(id);
+    return ids.length;
+  }
+
   /** Which worker holds a subtask, or undefined. */
   workerOf(subtaskId: string): number | undefined {
     return this.index.holderOf(subtaskId);
@@ -145,7 +161,7 @@ export class WorkerSupervisor extends EventEmitter<{
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const slot: Slot = { slot: slotNo, child, wants: 0, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
+    const slot: Slot = { slot: slotNo, child, wants: 0, batch: 1, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
     this.slots[slotNo] = slot;
     child.on('message', (raw) => this.onMessage(slot, raw));
     child.on('exit', (code, signal) => this.onExit(slot, code, signal));
@@ -164,6 +180,7 @@ export class WorkerSupervisor extends EventEmitter<{
     slot.lastBeat = Date.now();
     if (msg.t === 'pull') {
       slot.wants = msg.want;
+      slot.batch = msg.want;
       this.serve(slot);
     } else if (msg.t === 'done') {
       for (const r of msg.results) {

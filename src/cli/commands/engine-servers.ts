@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+import type { Command } from 'commander';
+
+import { DataboxError, messageOf } from '../../errors.js';
+import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/home.js';
+import { startJobman, type Jobman, type JobmanOptions } from '../../engine/jobman/server.js';
+import { startTaskman } from '../../engine/taskman/taskman.js';
+import type { CliContext } from '../context.js';
+import { intOption } from '../options.js';
+
+/** `databox jobman`, `databox taskman` and `databox up`: the engine's long-running processes. */
+export function registerEngineServers(program: Command, context: CliContext): void {
+  const { signal } = context;
+
+  program
+    .command('jobman')
+    .description('run the Jobman: the master scheduler with the HTTP API (state in SQLite)')
+    .option('--home <dir>', 'state and token directory', '~/.databox')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
+    .option('--db <path>', 'SQLite job store (default: DIR/databox.db)')
+    .option('--registry <spec>', 'embedded, or etcd://HOST:PORT[,HOST:PORT]', 'embedded')
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .option('--window <n>', 'queued subtasks of normal jobs held in memory at most', intOption('--window', 1, 100_000), 10_000)
+    .option('--locality-wait-ms <n>', 'how long a subtask waits for a preferred node', intOption('--locality-wait-ms', 0, 3_600_000), 3000)
+    .option('--log', 'log requests and node events to stderr')
+    .action(async (flags: ServerFlags & { db?: string; registry: string; window: number; localityWaitMs: number; log?: boolean }) => {
+      const jobman = await startJobman({
+        ...jobmanOptions(flags),
+        ...(flags.db !== undefined ? { db: flags.db } : {}),
+        registry: flags.registry,
+        windowSize: flags.window,
+        localityWaitMs: flags.localityWaitMs,
+        log: flags.log === true,
+      });
+      process.stdout.write(`jobman listening on ${jobman.url}\n`);
+      process.stderr.write(`databox: API token in ${tokenPath(jobman.home)}; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`);
+      await untilAborted(signal);
+      await jobman.close();
+    });
+
+  program
+    .command('taskman')
+    .description('run a Taskman: this node’s worker processes, pulling subtasks from the Jobman')
+    .option('--jobman <url>', 'the Jobman (default: $DATABOX_JOBMAN, else http://127.0.0.1:7070)')
+    .option('--home <dir>', 'where the API token is, unless DATABOX_TOKEN is set', '~/.databox')
+    .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
+    .option('--node <name>', 'this node’s name (default: the host name)')
+    .option('--prefetch <n>', 'batches per worker kept on the node’s deque', intOption('--prefetch', 0, 64), 2)
+    .action(async (flags: { jobman?: string; home: string; workers?: number; node?: string; prefetch: number }) => {
+      const url = resolveJobmanUrl(flags.jobman);
+      const token = await readToken(resolveHome(expandHome(flags.home)));
+      const taskman = await startTaskman({
+        jobman: url,
+        token,
+        prefetch: flags.prefetch,
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.node !== undefined ? { node: flags.node } : {}),
+        log: (line) => process.stderr.write(`taskman: ${line}\n`),
+        signal,
+      });
+      await untilAborted(signal);
+      await taskman.stop();
+    });
+
+  program
+    .command('up')
+    .description('run a whole cluster on this machine: the Jobman, one Taskman and its workers (embedded registry)')
+    .option('--home <dir>', 'state and token directory', '~/.databox')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
+    .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
+    .option('--node <name>', 'the node’s name (default: the host name)')
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .action(async (flags: ServerFlags & { workers?: number; node?: string }) => {
+      const jobman = await startJobman(jobmanOptions(flags));
+      let taskman: ChildProcess | undefined;
+      try {
+        const joined = once(jobman.nodes, 'joined', { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) });
+        taskman = spawnTaskman(jobman, flags);
+        const exited = once(taskman, 'exit').then(([code, sig]) => {
+          throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${sig ?? `code ${code}`} before it joined`);
+        });
+        await Promise.race([joined, exited]);
+        exited.catch(() => undefined);
+        process.stdout.write(`jobman listening on ${jobman.url}\n`);
+        process.stderr.write(`databox: ${flags.workers ?? availableParallelism()} workers; API token in ${tokenPath(jobman.home)}; Ctrl-C stops everything\n`);
+        await untilAborted(signal);
+      } catch (err) {
+        // Ctrl-C during start-up surfaces as an AbortError from `once`: stop quietly, as after start.
+        if (!signal.aborted) throw err;
+      } finally {
+        await stopChild(taskman);
+        await jobman.close();
+      }
+    });
+}
+
+interface ServerFlags {
+  home: string;
+  host: string;
+  port: number;
+  heartbeatMs: number;
+}
+
+function jobmanOptions(flags: ServerFlags): JobmanOptions {
+  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs };
+}
+
+/** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */
+function expandHome(dir: string): string {
+  return dir === '~' || dir.startsWith('~/') ? `${process.env.HOME ?? ''}${dir.slice(1)}` : dir;
+}
+
+/** The Taskman of `databox up`: a child process running `databox taskman`, sharing stderr. */
+function spawnTaskman(jobman: Jobman, flags: { workers?: number; node?: string }): ChildProcess {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const main = fileURLToPath(new URL(fromSource ? '../main.ts' : '../main.js', import.meta.url));
+  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, 'taskman', '--jobman', jobman.url];
+  if (flags.workers !== undefined) args.push('--workers', String(flags.workers));
+  if (flags.node !== undefined) args.push('--node', flags.node);
+  return spawn(process.execPath, args, { env: { ...process.env, DATABOX_TOKEN: jobman.token }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exit = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  try {
+    await exit;
+  } catch (err) {
+    process.stderr.write(`databox: the Taskman did not stop cleanly: ${messageOf(err)}\n`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { availableParallelism, hostname } from 'node:os';
+
+import { DataboxError, messageOf } from '../../errors.js';
+import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, type HeartbeatReply, type WorkerView } from '../api/schemas.js';
+import { Deque } from '../deque.js';
+import type { ReportedChange } from '../jobman/types.js';
+import type { WorkSubtask } from '../worker/protocol.js';
+import { NodeSampler } from './node-metrics.js';
+import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
+
+export interface TaskmanOptions {
+  /** The Jobman's base URL. */
+  jobman: string;
+  /** The API token. */
+  token: string;
+  /** This node's name. @defaultValue the host name */
+  node?: string;
+  /** Worker processes. @defaultValue the number of cores */
+  workers?: number;
+  /** How many batches per worker to keep on the deque beyond what the workers hold. @defaultValue 2 */
+  prefetch?: number;
+  /** Where to say what happens (joins, drops, lost connection); nothing when undefined. */
+  log?: (line: string) => void;
+  /** Gives up joining when aborted (a Ctrl-C while the Jobman is not there yet). */
+  signal?: AbortSignal;
+}
+
+export interface TaskmanEvents {
+  /** Joined the Jobman (again, after a drop). */
+  joined: [incarnation: string];
+  /** The Jobman said to drop all work (this node was declared dead, or the Jobman restarted). */
+  dropped: [subtasks: number];
+}
+
+/** Why a heartbeat failed, when the Jobman answered with an error. */
+class LinkError extends DataboxError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/**
+ * A Taskman: one per node. It joins the Jobman, runs `workers` worker processes, and keeps one request
+ * at a time going to the Jobman: a heartbeat that carries the state changes of its subtasks up and brings
+ * work and kill orders down. New work waits on the Taskman's own deque (priority work at its head); idle
+ * workers pull from it. It asks for `prefetch` batches per worker beyond what its workers hold, so a
+ * worker rarely waits for the network.
+ */
+export class Taskman extends EventEmitter<TaskmanEvents> {
+  readonly node: string;
+  private readonly deque = new Deque<WorkSubtask>(1024);
+  private supervisor!: WorkerSupervisor;
+  private readonly sampler = new NodeSampler();
+  private pending: ReportedChange[] = [];
+  private incarnation = '';
+  private heartbeatMs = 1000;
+  private stopping = false;
+  private readonly stopped = new AbortController();
+  private nudge: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: TaskmanOptions) {
+    super();
+    this.node = options.node ?? hostname().split('.')[0]!.replace(/[^A-Za-z0-9._-]/g, '-');
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** Starts a Taskman: joins the Jobman (waiting for it if needed), starts the workers, and begins pulling. */
+  static async start(options: TaskmanOptions): Promise<Taskman> {
+    const t = new Taskman(options);
+    await t.join();
+    options.signal?.throwIfAborted();
+    t.supervisor = new WorkerSupervisor(t.deque, { workers: t.workers, heartbeatMs: t.heartbeatMs });
+    t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));
+    t.supervisor.on('result', (s, outcome) => t.change(resultChange(s, outcome)));
+    t.supervisor.on('returned', (lost, reason) => {
+      // A worker died holding these. The death counts as a failed attempt, so the job's failure policy
+      // decides (a retry comes back at the head of the Jobman's deque, and so to this node's next pull),
+      // and a subtask that always kills its worker cannot loop forever. On stop, the Jobman requeues them.
+      if (t.stopping) return;
+      for (const s of lost) t.change({ id: s.id, attempt: s.attempt, to: 'failed', error: { message: `the worker process died while running it: ${reason}`, code: 'ERR_WORKER_DIED' } });
+    });
+    t.supervisor.on('spawned', () => t.wakeLink());
+    t.loop = t.run();
+    return t;
+  }
+
+  get workers(): number {
+    return this.options.workers ?? availableParallelism();
+  }
+
+  /** The workers and what they hold, for status. */
+  workerViews(): WorkerView[] {
+    return this.supervisor.workers().map((w) => ({ slot: w.slot, pid: w.pid ?? null, state: w.state, holds: w.holds.length, heartbeatAgeMs: w.heartbeatAgeMs < 0 ? null : w.heartbeatAgeMs }));
+  }
+
+  /**
+   * Stops: takes no more work, stops the workers, reports what finished, and leaves the Jobman, which
+   * puts what was unfinished back at the head of its deque.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loop;
+    this.stopping = true;
+    await this.supervisor.stop();
+    this.wakeLink();
+    await this.loop;
+    try {
+      if (this.pending.length > 0) await this.heartbeat(0);
+      await this.post(`/v1/nodes/${this.node}/leave`, { incarnation: this.incarnation });
+    } catch (err) {
+      this.log(`could not say goodbye to the Jobman (${messageOf(err)}); it will notice the silence`);
+    }
+    this.stopped.abort();
+  }
+
+  private change(c: ReportedChange): void {
+    this.pending.push(c);
+    this.wakeLink();
+  }
+
+  private wakeLink(): void {
+    this.nudge?.();
+  }
+
+  /** How many subtasks to ask for: enough for the workers' next batches, plus the prefetch. */
+  private want(): number {
+    if (this.stopping) return 0;
+    const target = (1 + (this.options.prefetch ?? 2)) * this.supervisor.demand();
+    return Math.max(0, target - this.deque.size);
+  }
+
+  private async join(): Promise<void> {
+    this.incarnation = randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now() }));
+        this.heartbeatMs = reply.heartbeatMs;
+        this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
+        this.emit('joined', this.incarnation);
+        return;
+      } catch (err) {
+        // Not reachable yet, or our previous self is not yet declared dead: wait and try again. Anything
+        // else (a bad token, a bad node name) will not get better.
+        const retry = err instanceof LinkError ? err.code === 'ERR_NODE_CONFLICT' : !(err instanceof DataboxError);
+        if (!retry || this.stopping) throw err;
+        this.options.signal?.throwIfAborted();
+        if (attempt === 0 || attempt % 20 === 0) this.log(`waiting to join the Jobman: ${messageOf(err)}`);
+        await this.pause(Math.min(this.heartbeatMs, 100 * 2 ** Math.min(attempt, 4)));
+      }
+    }
+  }
+
+  /** The link loop: one heartbeat at a time, sent at once while there is news or work wanted, else every interval. */
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let reply: HeartbeatReply | undefined;
+      try {
+        reply = await this.heartbeat(this.want());
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        if (err instanceof LinkError && err.code === DROPPED_CODE) {
+          this.drop(err.message);
+          try {
+            await this.join();
+          } catch (joinErr) {
+            this.log(`could not join again: ${messageOf(joinErr)}`);
+            await this.pause(this.heartbeatMs);
+          }
+          continue;
+        }
+        failures++;
+        if (failures === 1 || failures % 10 === 0) this.log(`heartbeat failed (${messageOf(err)}); retrying`);
+        await this.pause(Math.min(this.heartbeatMs, 50 * 2 ** Math.min(failures, 5)));
+        continue;
+      }
+      this.apply(reply);
+      if (this.pending.length > 0 || (reply.work.length > 0 && this.want() > 0)) continue;
+      await this.pause(this.heartbeatMs, true);
+    }
+  }
+
+  private async heartbeat(want: number): Promise<HeartbeatReply> {
+    const changes = this.pending;
+    this.pending = [];
+    const pids = this.supervisor.workers().flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+    const body: Heartbeat = { incarnation: this.incarnation, want, changes, workers: this.workerViews(), metrics: await this.sampler.sample(pids) };
+    try {
+      return heartbeatReplySchema.parse(await this.post(`/v1/nodes/${this.node}/heartbeat`, body, this.heartbeatMs * 3 + 5000));
+    } catch (err) {
+      // Not acknowledged: send them again (commits are idempotent per subtask and attempt), unless the
+      // Jobman dropped us, in which case they are stale anyway.
+      if (!(err instanceof LinkError && err.code === DROPPED_CODE)) this.pending = changes.concat(this.pending);
+      throw err;
+    }
+  }
+
+  private apply(reply: HeartbeatReply): void {
+    if (reply.kill.length > 0) {
+      const killed = new Set(reply.kill.map((k) => `${k.id}/${k.attempt}`));
+      for (const k of reply.kill) this.supervisor.kill(k.id);
+      // Kill orders are rare: rebuilding the deque without them is simpler than an index into it.
+      const keep: WorkSubtask[] = [];
+      for (let s = this.deque.popHead(); s !== undefined; s = this.deque.popHead()) if (!killed.has(`${s.id}/${s.attempt}`)) keep.push(s);
+      for (const s of keep) this.deque.pushTail(s);
+    }
+    if (reply.work.length === 0) return;
+    const priority = reply.work.filter((s) => s.priority);
+    if (priority.length > 0) this.deque.pushHeadAll(priority);
+    for (const s of reply.work) if (!s.priority) this.deque.pushTail(s);
+    this.supervisor.wake();
+  }
+
+  /** The Jobman let this node go: everything it holds has gone to other nodes, so stop it all. */
+  private drop(why: string): void {
+    const killed = this.supervisor.killAll();
+    const queued = this.deque.size;
+    while (this.deque.popHead() !== undefined);
+    this.pending = [];
+    this.log(`dropped ${killed} running and ${queued} queued subtasks: ${why}`);
+    this.emit('dropped', killed + queued);
+  }
+
+  /** Waits `ms`, or less when `wakeable` and there is news; returns at once when stopping. */
+  private pause(ms: number, wakeable = false): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.nudge = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.nudge = () => {
+        if (wakeable || this.stopping) done();
+      };
+    });
+  }
+
+  private async post(path: string, body: unknown, timeoutMs = 30_000): Promise<unknown> {
+    const res = await fetch(`${this.options.jobman}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopped.signal]),
+    });
+    const text = await res.text();
+    if (res.status === 204) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new LinkError('ERR_LINK', `The Jobman answered ${path} with HTTP ${res.status} and no JSON: ${text.slice(0, 200)}`, res.status);
+    }
+    if (!res.ok) {
+      const e = parsed as { code?: unknown; message?: unknown };
+      throw new LinkError(typeof e.code === 'string' ? e.code : 'ERR_LINK', typeof e.message === 'string' ? e.message : `HTTP ${res.status} from ${path}`, res.status);
+    }
+    return parsed;
+  }
+}
+
+function resultChange(s: WorkSubtask, outcome: Outcome): ReportedChange {
+  if (outcome.ok) return { id: s.id, attempt: s.attempt, to: 'succeeded', result: (outcome.value ?? null) as ReportedChange['result'] };
+  const error: NonNullable<ReportedChange['error']> = { message: outcome.error.message };
+  if (outcome.error.stack !== undefined) error.stack = outcome.error.stack;
+  return { id: s.id, attempt: s.attempt, to: 'failed', error };
+}
+
+/** Starts a Taskman; see {@link Taskman}. */
+export function startTaskman(options: TaskmanOptions): Promise<Taskman> {
+  return Taskman.start(options);
+}
