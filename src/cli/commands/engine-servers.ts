@@ -27,7 +27,7 @@ export function registerEngineServers(program: Command, context: CliContext): vo
     .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
     .option('--window <n>', 'queued subtasks of normal jobs held in memory at most', intOption('--window', 1, 100_000), 10_000)
     .option('--locality-wait-ms <n>', 'how long a subtask waits for a preferred node', intOption('--locality-wait-ms', 0, 3_600_000), 3000)
-    .option('--log', 'log requests and node events to stderr')
+    .option('--log', 'log node events and failures to stderr (JSON lines)')
     .action(async (flags: ServerFlags & { db?: string; registry: string; window: number; localityWaitMs: number; log?: boolean }) => {
       const jobman = await startJobman({
         ...jobmanOptions(flags),

@@ -77,7 +77,7 @@ export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 export const resultsPageSchema = z.object({
-  results: z.array(z.object({ index: count, state: z.enum(SUBTASK_STATES), result: json })),
+  results: z.array(z.object({ index: count, state: z.enum(SUBTASK_STATES), attempt: count, node: z.string().nullable(), result: json })),
   /** The `from` of the next page; null after the last. */
   next: count.nullable(),
 });

@@ -39,7 +39,7 @@ export interface JobmanOptions {
   windowSize?: number;
   /** @defaultValue 3000 */
   localityWaitMs?: number;
-  /** Log requests and node events (pino, to stderr). @defaultValue false */
+  /** Log node events and failures (pino JSON lines, to stderr). @defaultValue false */
   log?: boolean;
 }
 
@@ -89,7 +89,14 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       })().catch((err: unknown) => app?.log.error({ node: name, err: messageOf(err) }, 'could not take back a dead node’s work'));
     });
 
-    app = Fastify({ logger: options.log ? { level: 'info' } : false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true });
+    // Logs (pino JSON lines on stderr) say what happens to nodes and what fails; not every request, as
+    // each Taskman sends several a second.
+    app = Fastify({
+      logger: options.log ? { level: 'info', stream: process.stderr } : false,
+      disableRequestLogging: true,
+      bodyLimit: 256 * 1024 * 1024,
+      forceCloseConnections: true,
+    });
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(fastifySwagger, {

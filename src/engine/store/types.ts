@@ -150,6 +150,10 @@ export interface SubtaskAttemptError {
 export interface ResultRow {
   index: number;
   state: SubtaskState;
+  /** The last attempt started (0 if never dispatched). */
+  attempt: number;
+  /** The node of the last attempt (the one that ran it, once succeeded); null if never dispatched. */
+  node: string | null;
   /** The committed result; null unless `state` is succeeded. */
   result: JsonValue;
 }

@@ -200,8 +200,8 @@ export function describeLifecycleContract(makeStore: MakeStore): void {
       expect(done.counts).toEqual({ queued: 0, dispatched: 0, running: 0, succeeded: 2, failed: 0, cancelled: 0 });
       expect(done.finishedAt).not.toBeNull();
       expect(await store.listResults(job.id)).toEqual([
-        { index: 0, state: 'succeeded', result: { mean: 0.25 } },
-        { index: 1, state: 'succeeded', result: [1, 2] },
+        { index: 0, state: 'succeeded', attempt: 1, node: 'node-a', result: { mean: 0.25 } },
+        { index: 1, state: 'succeeded', attempt: 1, node: 'node-a', result: [1, 2] },
       ]);
     });
 

@@ -168,6 +168,8 @@ export function parseResult(row: Row): ResultRow {
   return {
     index: int(row, 'subtasks', id, 'idx'),
     state,
+    attempt: int(row, 'subtasks', id, 'attempt'),
+    node: textOrNull(row, 'subtasks', id, 'node'),
     result: row.result === null ? null : json(row, 'subtasks', id, 'result'),
   };
 }

@@ -54,7 +54,7 @@ const SQL = {
   subtasksOfJob: 'SELECT * FROM subtasks WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?',
   subtasksOfJobIn: 'SELECT * FROM subtasks WHERE id BETWEEN ? AND ? AND state = ? ORDER BY id LIMIT ?',
   failedOfJob: "SELECT * FROM subtasks INDEXED BY subtasks_failed WHERE state = 'failed' AND id BETWEEN ? AND ? ORDER BY id LIMIT ?",
-  resultsOfJob: 'SELECT id, idx, state, result FROM subtasks WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?',
+  resultsOfJob: 'SELECT id, idx, state, attempt, node, result FROM subtasks WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?',
   errorsOfJob: `SELECT e.subtask_id, s.idx, e.attempt, e.node, e.worker, e.error, e.at
      FROM attempt_errors e JOIN subtasks s ON s.id = e.subtask_id
      WHERE e.subtask_id BETWEEN ? AND ? ORDER BY e.subtask_id, e.attempt LIMIT ?`,

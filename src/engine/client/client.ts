@@ -1,0 +1,386 @@
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { createParser } from 'eventsource-parser';
+import { z } from 'zod';
+
+import { DataboxError, isRetryable } from '../../errors.js';
+import { parseOptions } from '../../options.js';
+import {
+  apiErrorSchema,
+  cancelResultSchema,
+  errorsPageSchema,
+  healthSchema,
+  jobListSchema,
+  jobViewSchema,
+  nodeListSchema,
+  resultsPageSchema,
+  type JobView,
+  type NodeView,
+  type SubmitJob,
+} from '../api/schemas.js';
+import { readToken, resolveHome, resolveJobmanUrl } from '../home.js';
+
+/** Every client default in one place. */
+export const clientDefaults = {
+  /** @defaultValue 30 s: limit on one request and its answer (event streams excepted) */
+  requestTimeoutMs: 30_000,
+  /** @defaultValue 45 s: an event stream silent this long (the Jobman pings every 15 s) counts as broken */
+  streamIdleMs: 45_000,
+  /** @defaultValue 10: broken event streams `waitForJob` re-subscribes after before it gives up */
+  resubscribes: 10,
+  /** @defaultValue 250 ms: wait before the first re-subscription; doubles each time, up to 4 s */
+  resubscribeDelayMs: 250,
+} as const;
+
+export interface JobmanClientOptions {
+  /** Jobman URL. @defaultValue `DATABOX_JOBMAN`, else http://127.0.0.1:7070 */
+  url?: string;
+  /** API token. @defaultValue `DATABOX_TOKEN`, else the file `HOME/token` */
+  token?: string;
+  /** Home directory holding the token. @defaultValue `~/.databox` */
+  home?: string;
+  /** Milliseconds one request may take (event streams excepted). @defaultValue 30000 */
+  requestTimeoutMs?: number;
+  /** Milliseconds of silence after which an event stream counts as broken. @defaultValue 45000 */
+  streamIdleMs?: number;
+  /** How many broken event streams `waitForJob` re-subscribes after. @defaultValue 10 */
+  resubscribes?: number;
+  /** Milliseconds before the first re-subscription (doubling, at most 4 s). @defaultValue 250 */
+  resubscribeDelayMs?: number;
+}
+
+const ms = z.number('must be a positive integer number of milliseconds').int('must be a positive integer number of milliseconds').positive('must be a positive integer number of milliseconds');
+const optionsSchema = z.strictObject(
+  {
+    url: z.string('must be a URL string').optional(),
+    token: z.string('must be a string').min(1, 'must not be empty').optional(),
+    home: z.string('must be a directory path').optional(),
+    requestTimeoutMs: ms.default(clientDefaults.requestTimeoutMs),
+    streamIdleMs: ms.default(clientDefaults.streamIdleMs),
+    resubscribes: z.number('must be an integer from 0 to 1000').int('must be an integer from 0 to 1000').min(0).max(1000, 'must be an integer from 0 to 1000').default(clientDefaults.resubscribes),
+    resubscribeDelayMs: z.number('must be a non-negative integer number of milliseconds').int().nonnegative('must be a non-negative integer number of milliseconds').default(clientDefaults.resubscribeDelayMs),
+  },
+  'must be an object of known fields',
+);
+type ResolvedClientOptions = z.output<typeof optionsSchema>;
+
+/** One message of a job's event stream: `progress` on every change, then `end` once it finished. */
+export interface JobEvent {
+  type: 'progress' | 'end';
+  job: JobView;
+}
+export type ResultRow = z.infer<typeof resultsPageSchema>['results'][number];
+export type AttemptErrorRow = z.infer<typeof errorsPageSchema>['errors'][number];
+export type CancelAnswer = z.infer<typeof cancelResultSchema>;
+export type Health = z.infer<typeof healthSchema>;
+
+/** Error codes the client itself raises (the Jobman's own codes come through unchanged). */
+export const ClientErrorCode = {
+  /** Nothing listens at the URL (or the host is unknown). Retryable. */
+  unreachable: 'ERR_JOBMAN_UNREACHABLE',
+  /** The connection broke during a request. Retryable. */
+  connection: 'ERR_JOBMAN_CONNECTION',
+  /** No answer within `requestTimeoutMs`. Retryable. */
+  timeout: 'ERR_JOBMAN_TIMEOUT',
+  /** An answer that does not parse. */
+  answer: 'ERR_JOBMAN_ANSWER',
+  /** An event stream that ended, or fell silent, before its job finished. Retryable. */
+  stream: 'ERR_JOBMAN_STREAM',
+  /** A bad argument or option given to the client. */
+  argument: 'ERR_CLIENT_ARGUMENT',
+} as const;
+
+/** An error answer of the Jobman (`{statusCode, code, message}`), with its HTTP status. */
+export class JobmanApiError extends DataboxError {
+  constructor(
+    code: string,
+    message: string,
+    /** HTTP status of the answer. */
+    readonly status: number,
+  ) {
+    super(code, message, { retryable: status >= 500 || status === 429 });
+  }
+}
+
+/** Connect errors that mean no Jobman is there, as opposed to one that dropped the connection. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+const CLIENT_HEADER = `${hostname().replace(/[\s/]/g, '_').slice(0, 255) || 'unknown'}/${process.pid}`;
+
+/**
+ * A client of the Jobman's HTTP API. Every answer is parsed with the API's zod schemas; error answers
+ * become {@link JobmanApiError}s carrying the Jobman's code, and transport failures typed, retryable
+ * {@link DataboxError}s naming the URL.
+ */
+export class JobmanClient {
+  private constructor(
+    /** The Jobman's base URL, e.g. `http://127.0.0.1:7070`. */
+    readonly url: string,
+    private readonly token: string,
+    private readonly options: ResolvedClientOptions,
+  ) {}
+
+  /** Resolves the URL (option, `DATABOX_JOBMAN`, default) and the token (option, `DATABOX_TOKEN`, `HOME/token`). */
+  static async open(opts: JobmanClientOptions = {}): Promise<JobmanClient> {
+    const resolved = parseOptions(optionsSchema, opts, (p) => {
+      throw new DataboxError(ClientErrorCode.argument, `${p.name} ${p.problem} (got ${show(p.value)})`);
+    });
+    const url = resolveJobmanUrl(resolved.url);
+    const token = resolved.token ?? (await readToken(resolveHome(resolved.home)));
+    return new JobmanClient(url, token, resolved);
+  }
+
+  async health(signal?: AbortSignal): Promise<Health> {
+    return this.request('GET', '/healthz', healthSchema, { signal });
+  }
+
+  /** Submits a job; the Jobman validates the body and answers the new job. */
+  async submit(body: SubmitJob, signal?: AbortSignal): Promise<JobView> {
+    return this.request('POST', '/v1/jobs', jobViewSchema, { body, signal });
+  }
+
+  /** Jobs, newest first: at most `limit` (1..1000, default 50), with ids below `before` when given. */
+  async listJobs(page: { limit?: number; before?: number } = {}, signal?: AbortSignal): Promise<JobView[]> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.before !== undefined) query.set('before', String(checkId(page.before, 'before')));
+    const q = query.size > 0 ? `?${query.toString()}` : '';
+    return (await this.request('GET', `/v1/jobs${q}`, jobListSchema, { signal })).jobs;
+  }
+
+  async getJob(id: number, signal?: AbortSignal): Promise<JobView> {
+    return this.request('GET', `/v1/jobs/${checkId(id)}`, jobViewSchema, { signal });
+  }
+
+  /** Every subtask's row in input order (`result` is null until it succeeded), page by page. */
+  async *results(id: number, opts: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<ResultRow> {
+    const path = `/v1/jobs/${checkId(id)}/results`;
+    const limit = checkPageSize(opts.pageSize);
+    for (let from: number | null = 0; from !== null; ) {
+      const page: z.infer<typeof resultsPageSchema> = await this.request('GET', `${path}?from=${from}&limit=${limit}`, resultsPageSchema, { signal: opts.signal });
+      yield* page.results;
+      from = this.advance(path, from, page.next);
+    }
+  }
+
+  /** The errors of the job's failed attempts, by input index then attempt. */
+  async *errors(id: number, opts: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<AttemptErrorRow> {
+    const path = `/v1/jobs/${checkId(id)}/errors`;
+    const pageSize = checkPageSize(opts.pageSize);
+    for (let from: number | null = 0; from !== null; ) {
+      // The Jobman pages by input index but cuts pages by row: a full page may end inside the errors of
+      // one input, and its `next` then skips the rest of them. So the last input of a full page is asked
+      // for again with the next page, and a full page of one input's errors is asked for again, larger.
+      let page: z.infer<typeof errorsPageSchema>;
+      for (let limit = pageSize; ; limit = Math.min(limit * 2, MAX_PAGE)) {
+        page = await this.request('GET', `${path}?from=${from}&limit=${limit}`, errorsPageSchema, { signal: opts.signal });
+        const rows = page.errors;
+        if (page.next === null || limit === MAX_PAGE || rows.length === 0 || rows[0]!.index !== rows.at(-1)!.index) break;
+      }
+      let { errors: rows, next } = page;
+      const last = rows.at(-1)?.index;
+      if (next !== null && last !== undefined && rows[0]!.index !== last) {
+        rows = rows.filter((r) => r.index !== last);
+        next = last;
+      }
+      yield* rows;
+      from = this.advance(path, from, next);
+    }
+  }
+
+  /**
+   * The job's server-sent events: `progress` with the job now and on every change, then `end` once it
+   * finished, after which the iterator returns. A stream that breaks or ends before `end` throws a
+   * retryable `ERR_JOBMAN_STREAM` error (see {@link waitForJob}, which re-subscribes).
+   */
+  async *events(id: number, opts: { signal?: AbortSignal } = {}): AsyncGenerator<JobEvent> {
+    const path = `/v1/jobs/${checkId(id)}/events`;
+    const { streamIdleMs, requestTimeoutMs } = this.options;
+    const local = new AbortController();
+    const signal = opts.signal === undefined ? local.signal : AbortSignal.any([opts.signal, local.signal]);
+    let silentFor = requestTimeoutMs; // until the answer's head arrives, then streamIdleMs
+    const idle = (): DataboxError => new DataboxError(ClientErrorCode.stream, `the Jobman at ${this.url} sent nothing on job ${id}'s event stream for ${silentFor} ms`, { retryable: true });
+    let timer = setTimeout(() => local.abort(idle()), silentFor);
+    const rearm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => local.abort(idle()), silentFor);
+    };
+    try {
+      const res = await this.fetch('GET', path, { signal, headers: { accept: 'text/event-stream', 'x-databox-client': CLIENT_HEADER } });
+      if (!res.ok) throw await this.answerError(res, 'GET', path);
+      const type = res.headers.get('content-type') ?? '';
+      if (!type.startsWith('text/event-stream') || res.body === null) {
+        throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered GET ${path} with ${show(type)} instead of an event stream`);
+      }
+      silentFor = streamIdleMs;
+      rearm();
+      const queue: JobEvent[] = [];
+      let bad: Error | undefined;
+      const parser = createParser({
+        onEvent: (m) => {
+          if (m.event !== 'progress' && m.event !== 'end') return; // a later Jobman may send more kinds
+          try {
+            queue.push({ type: m.event, job: this.parseBody(m.data, jobViewSchema, `an "${m.event}" event of GET ${path}`) });
+          } catch (err) {
+            bad ??= err as Error;
+          }
+        },
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) {
+        rearm();
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (bad !== undefined) throw bad;
+        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+          yield e;
+          if (e.type === 'end') return;
+        }
+      }
+      throw new DataboxError(ClientErrorCode.stream, `the Jobman at ${this.url} ended job ${id}'s event stream before the job finished`, { retryable: true });
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (local.signal.aborted) throw local.signal.reason; // fell silent
+      throw err instanceof DataboxError ? err : this.transportError(err, 'GET', path, ClientErrorCode.stream);
+    } finally {
+      clearTimeout(timer);
+      local.abort(); // a consumer that stops early closes the stream
+    }
+  }
+
+  /**
+   * Waits for the job to finish and answers it, calling `onProgress` with every view of it. A broken
+   * or early-ended event stream (the Jobman restarting, a proxy timing out) is subscribed to again, up
+   * to `resubscribes` times.
+   */
+  async waitForJob(id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+    const { resubscribes, resubscribeDelayMs } = this.options;
+    let last: unknown;
+    for (let attempt = 0; attempt <= resubscribes; attempt++) {
+      if (attempt > 0) await delay(Math.min(resubscribeDelayMs * 2 ** (attempt - 1), 4_000), undefined, { signal: opts.signal }).catch(() => undefined);
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      try {
+        for await (const event of this.events(id, { signal: opts.signal })) {
+          opts.onProgress?.(event.job);
+          if (event.type === 'end') return event.job;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (!isRetryable(err)) throw err;
+        last = err;
+      }
+    }
+    const why = last instanceof Error ? last.message : String(last);
+    throw new DataboxError(ClientErrorCode.stream, `gave up waiting for job ${id} after ${resubscribes + 1} broken event streams; the last: ${why}`, { cause: last, retryable: true });
+  }
+
+  /** Cancels the job: queued work is dropped, running work killed. Cancelling a finished job changes nothing. */
+  async cancel(id: number, signal?: AbortSignal): Promise<CancelAnswer> {
+    return this.request('DELETE', `/v1/jobs/${checkId(id)}`, cancelResultSchema, { signal });
+  }
+
+  /** The Taskmen the Jobman knows, alive or dead, with their workers and counters. */
+  async nodes(signal?: AbortSignal): Promise<NodeView[]> {
+    return (await this.request('GET', '/v1/nodes', nodeListSchema, { signal })).nodes;
+  }
+
+  // --- transport -----------------------------------------------------------------------------------
+
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, opts: { body?: unknown; signal?: AbortSignal | undefined }): Promise<z.output<S>> {
+    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
+    const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
+    try {
+      const res = await this.fetch(method, path, {
+        signal,
+        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+      });
+      if (!res.ok) throw await this.answerError(res, method, path);
+      return this.parseBody(await res.text(), schema, `${method} ${path}`);
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof DataboxError) throw err;
+      if (timeout.aborted) {
+        throw new DataboxError(ClientErrorCode.timeout, `the Jobman at ${this.url} did not answer ${method} ${path} within ${this.options.requestTimeoutMs} ms`, { retryable: true });
+      }
+      throw this.transportError(err, method, path, ClientErrorCode.connection);
+    }
+  }
+
+  private fetch(method: string, path: string, init: { signal: AbortSignal; headers: Record<string, string>; body?: string }): Promise<Response> {
+    return fetch(`${this.url}${path}`, { method, signal: init.signal, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, ...(init.body === undefined ? {} : { body: init.body }) });
+  }
+
+  private async answerError(res: Response, method: string, path: string): Promise<DataboxError> {
+    const text = await res.text().catch(() => '');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const api = apiErrorSchema.safeParse(body);
+    if (api.success) return new JobmanApiError(api.data.code, api.data.message, res.status);
+    const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return new JobmanApiError('ERR_JOBMAN_HTTP', `the Jobman at ${this.url} answered ${method} ${path} with HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`, res.status);
+  }
+
+  private parseBody<S extends z.ZodType>(text: string, schema: S, what: string): z.output<S> {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered ${what} with something other than JSON: ${show(text.slice(0, 80))}`);
+    }
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'the body';
+    throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered ${what} with a body this client does not understand: ${where} ${issue?.message ?? 'is invalid'}`);
+  }
+
+  private transportError(err: unknown, method: string, path: string, code: string): unknown {
+    if (!(err instanceof TypeError)) return err;
+    const cause = causeCode(err);
+    if (cause !== undefined && UNREACHABLE.has(cause)) {
+      return new DataboxError(ClientErrorCode.unreachable, `cannot reach the Jobman at ${this.url} (${cause}); start one with \`databox up\` or pass --jobman`, { cause: err, retryable: true });
+    }
+    return new DataboxError(code, `lost the connection to the Jobman at ${this.url} during ${method} ${path} (${cause ?? err.message})`, { cause: err, retryable: true });
+  }
+
+  /** The next page's `from`, checked to move forward so that paging always ends. */
+  private advance(path: string, from: number, next: number | null): number | null {
+    if (next !== null && next <= from) throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered GET ${path}?from=${from} with next=${next}, which does not move forward`);
+    return next;
+  }
+}
+
+/** The system error code under a fetch failure (`ECONNREFUSED`), through causes and aggregate errors. */
+function causeCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const inner = (e as { errors?: unknown[] }).errors?.[0];
+    if (inner !== undefined && typeof (inner as { code?: unknown }).code === 'string') return (inner as { code: string }).code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function checkId(id: number, name = 'job id'): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw new DataboxError(ClientErrorCode.argument, `${name} must be a positive integer (got ${show(id)})`);
+  return id;
+}
+
+/** The most rows the Jobman answers in one page. */
+const MAX_PAGE = 10_000;
+
+function checkPageSize(size: number | undefined): number {
+  const n = size ?? 1000;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new DataboxError(ClientErrorCode.argument, `pageSize must be an integer from 1 to ${MAX_PAGE} (got ${show(size)})`);
+  return n;
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
