@@ -163,7 +163,7 @@ export class TestCluster {
   async results(id: number): Promise<ResultRow[]> {
     const rows: ResultRow[] = [];
     for (let from: number | null = 0, pages = 0; from !== null && pages < 1000; pages++) {
-      const r = await this.api<{ results: ResultRow[]; next: number | null }>(`/v1/jobs/${id}/results?from=${from}&limit=10000`);
+      const r: { body: { results: ResultRow[]; next: number | null } } = await this.api<{ results: ResultRow[]; next: number | null }>(`/v1/jobs/${id}/results?from=${from}&limit=10000`);
       rows.push(...r.body.results);
       from = r.body.next;
     }
