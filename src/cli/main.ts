@@ -7,6 +7,7 @@ import { InterruptedError, type CliContext } from './context.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
 import { registerTranslate } from './commands/translate.js';
+import { registerClientCommands } from './commands/engine-client.js';
 import { registerEngineServers } from './commands/engine-servers.js';
 
 /** The `databox` command: one file per sub-command under commands/. */
@@ -21,6 +22,7 @@ export function buildProgram(context: CliContext): Command {
   registerTranslate(program, context);
   registerNdvi(program, context);
   registerEngineServers(program, context);
+  registerClientCommands(program, context);
   return program;
 }
 

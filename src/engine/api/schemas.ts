@@ -180,6 +180,13 @@ export const reportedChangeSchema = z.strictObject({
 /** `POST /v1/nodes/:name/heartbeat`. */
 export const heartbeatSchema = z.strictObject({
   incarnation: z.string().min(8).max(64),
+  /** Numbers this incarnation's heartbeats: 1, 2, 3, ... */
+  seq: z.number().int().positive(),
+  /**
+   * The `seq` of the last heartbeat whose answer the Taskman received and applied (0 for none). Work in
+   * an answer it never received (a dropped connection) goes back to the Jobman's deque.
+   */
+  ack: z.number().int().nonnegative(),
   /** How many more subtasks the Taskman can take now (free workers plus prefetch). */
   want: z.number().int().min(0).max(100_000),
   changes: z.array(reportedChangeSchema).max(200_000),

@@ -221,7 +221,7 @@ export class JobmanClient {
         onEvent: (m) => {
           if (m.event !== 'progress' && m.event !== 'end') return; // a later Jobman may send more kinds
           try {
-            queue.push({ type: m.event, job: this.parseBody(m.data, jobViewSchema, `an "${m.event}" event of GET ${path}`) });
+            queue.push({ type: m.event, job: this.parseBody(m.data, jobViewSchema, `a "${m.event}" event of GET ${path}`) });
           } catch (err) {
             bad ??= err as Error;
           }
@@ -233,8 +233,10 @@ export class JobmanClient {
         parser.feed(decoder.decode(chunk, { stream: true }));
         if (bad !== undefined) throw bad;
         for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+          clearTimeout(timer); // a slow consumer is not a silent Jobman
           yield e;
           if (e.type === 'end') return;
+          rearm();
         }
       }
       throw new DataboxError(ClientErrorCode.stream, `the Jobman at ${this.url} ended job ${id}'s event stream before the job finished`, { retryable: true });

@@ -23,7 +23,7 @@ export class UnknownNodeError extends SchedulerError {
   ) {
     super(
       SchedulerErrorCode.unknownNode,
-      `spec.node names node ${JSON.stringify(node)}, which is not a live node; live nodes: ${liveNodes.length === 0 ? 'none' : liveNodes.join(', ')}`,
+      `Node ${JSON.stringify(node)} is not a live node, so no job can be pinned to it; live nodes: ${liveNodes.length === 0 ? 'none' : liveNodes.join(', ')}`,
     );
   }
 }

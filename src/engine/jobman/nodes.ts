@@ -23,6 +23,8 @@ interface NodeState {
   kills: KillOrder[];
   /** Wakes the node's held heartbeat, if one is held. */
   wake: (() => void) | undefined;
+  /** Work sent in answers not yet acknowledged, by heartbeat `seq`. */
+  unacked: Map<number, KillOrder[]>;
 }
 
 /** A second Taskman tried to join under a node name that is alive. */
@@ -49,7 +51,7 @@ export class NodeDroppedError extends DataboxError {
  * `missedHeartbeats` heartbeat intervals of silence and emits `dead`; a held heartbeat (long poll)
  * counts as a sign of life.
  */
-export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [name: string] }> {
+export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [name: string]; held: [name: string] }> {
   private readonly nodes = new Map<string, NodeState>();
   private readonly watchdog: NodeJS.Timeout;
   private readonly held = new Set<string>();
@@ -74,7 +76,7 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
     const old = this.nodes.get(name);
     if (old !== undefined && old.state === 'alive' && old.incarnation !== incarnation) throw new NodeConflictError(name, now - old.lastBeat, this.deadAfterMs);
     const blank: WorkerView[] = Array.from({ length: workers }, (_, slot) => ({ slot, pid: null, state: 'starting', holds: 0, heartbeatAgeMs: null }));
-    this.nodes.set(name, { name, incarnation, address, state: 'alive', joinedAt: now, lastBeat: now, workers: blank, metrics: null, kills: [], wake: undefined });
+    this.nodes.set(name, { name, incarnation, address, state: 'alive', joinedAt: now, lastBeat: now, workers: blank, metrics: null, kills: [], wake: undefined, unacked: new Map() });
     this.emit('joined', name);
   }
 
@@ -93,6 +95,29 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
     if (node.incarnation !== incarnation) throw new NodeDroppedError(name, 'another Taskman joined under this name');
     if (node.state === 'dead') throw new NodeDroppedError(name, `it missed ${this.missedHeartbeats} heartbeats and was declared dead; its work went to other nodes`);
     return node;
+  }
+
+  /**
+   * Settles what earlier answers carried, at heartbeat `seq` that acknowledges answer `ack`: the answer
+   * to `ack` arrived; any other earlier answer did not (a Taskman sends one heartbeat at a time and
+   * applies each answer before the next), so its work is returned for the deque.
+   */
+  settle(name: string, seq: number, ack: number): KillOrder[] {
+    const node = this.nodes.get(name);
+    if (node === undefined) return [];
+    const lost: KillOrder[] = [];
+    for (const [s, work] of node.unacked) {
+      if (s >= seq) continue;
+      node.unacked.delete(s);
+      if (s !== ack) lost.push(...work);
+    }
+    return lost;
+  }
+
+  /** Records the work an answer carries, until the next heartbeat says whether it arrived. */
+  sent(name: string, seq: number, work: readonly { id: string; attempt: number }[]): void {
+    if (work.length === 0) return;
+    this.nodes.get(name)?.unacked.set(seq, work.map((w) => ({ id: w.id, attempt: w.attempt })));
   }
 
   /** A Taskman leaves on purpose: it is dead at once. */
@@ -144,6 +169,7 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
         const timer = setTimeout(done, ms);
         signal?.addEventListener('abort', done, { once: true });
         node.wake = done;
+        this.emit('held', name);
       });
     } finally {
       this.held.delete(name);

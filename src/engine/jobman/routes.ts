@@ -25,7 +25,7 @@ import {
   type HeartbeatReply,
 } from '../api/schemas.js';
 import type { Registration, Registry } from '../registry/index.js';
-import type { JobSpec, JobStore } from '../store/index.js';
+import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
 import { resolveTask } from '../tasks/builtins.js';
 import { toJobView, type JobEvents } from './events.js';
 import type { KillOrder as NodeKill, NodeTable } from './nodes.js';
@@ -96,11 +96,19 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     { schema: { summary: 'The errors of a job’s failed attempts', params: jobIdParamsSchema, querystring: pageQuerySchema, response: { 200: errorsPageSchema, ...errors } } },
     async (req) => {
       const { from, limit } = req.query;
-      const rows = await store.listAttemptErrors(req.params.id, { fromIndex: from, limit });
-      return {
-        errors: rows.map(({ subtaskId: _id, ...e }) => e),
-        next: rows.length === limit ? rows[rows.length - 1]!.index + 1 : null,
-      };
+      // Pages end between inputs, never inside one input's attempts: ask for one input's worth more than
+      // `limit` rows, and cut after the last whole input (an input has at most MAX_RETRIES + 1 attempts).
+      const rows = await store.listAttemptErrors(req.params.id, { fromIndex: from, limit: limit + MAX_RETRIES + 1 });
+      let end = rows.length;
+      if (rows.length > limit) {
+        const cut = rows[limit]!.index;
+        end = rows.findIndex((r) => r.index === cut);
+        // One input fills the page: keep it whole (it cannot fill the whole query, so nothing is lost).
+        if (end === 0) end = rows.findIndex((r) => r.index !== cut);
+        if (end === -1) end = rows.length;
+      }
+      const next = end < rows.length ? rows[end]!.index : null;
+      return { errors: rows.slice(0, end).map(({ subtaskId: _id, ...e }) => e), next };
     },
   );
 
@@ -182,10 +190,16 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
       // Answers carry thousands of subtasks the Jobman built itself: plain JSON.stringify, no re-validation.
       serializerCompiler: () => (data) => JSON.stringify(data),
     },
-    async (req) => {
+    async (req, reply) => {
       const { name } = req.params;
-      const { incarnation, want, changes, workers, metrics } = req.body;
+      const { incarnation, seq, ack, want, changes, workers, metrics } = req.body;
       nodes.beat(name, incarnation, workers, metrics);
+      const lost = nodes.settle(name, seq, ack);
+      if (lost.length > 0) {
+        const back = await scheduler.takeBack(name, lost);
+        req.log.warn({ node: name, subtasks: back }, 'an answer with work never reached the node; its subtasks went back to the head of the deque');
+        nodes.wakeAll();
+      }
       let rejected = 0;
       if (changes.length > 0) {
         const report = await scheduler.report(name, changes);
@@ -200,12 +214,14 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
       let work = want > 0 ? await scheduler.pull(name, want) : [];
       if (work.length === 0 && want > 0 && changes.length === 0 && !nodes.hasKills(name)) {
         // Nothing to do: hold the request until work comes (a long poll), so idle nodes start at once.
+        // The response's `close` before it is sent means the Taskman hung up.
         const abort = new AbortController();
-        req.raw.once('close', () => abort.abort());
+        reply.raw.once('close', () => abort.abort());
         await nodes.hold(name, nodes.heartbeatMs, abort.signal);
         nodes.alive(name, incarnation);
-        work = await scheduler.pull(name, want);
+        if (!abort.signal.aborted) work = await scheduler.pull(name, want);
       }
+      nodes.sent(name, seq, work);
       const answer: HeartbeatReply = { work, kill: nodes.takeKills(name), rejected };
       return answer;
     },

@@ -207,6 +207,25 @@ export class Scheduler {
     };
   }
 
+  /**
+   * Takes back subtasks dispatched to `node` that never reached it (their answer was lost): they go back
+   * to queued, at the head of the deque, and keep their attempt numbers (a late report is stale). Returns
+   * how many came back; those that moved on meanwhile (reported, cancelled) are left alone.
+   */
+  async takeBack(node: string, subtasks: readonly { id: string; attempt: number }[]): Promise<number> {
+    const mine = subtasks.filter((s) => ID.test(s.id) && this.index.holderOf(Number(s.id)) === node);
+    const batch = await this.store.applyBatch(mine.map((s): Change => ({ id: Number(s.id), attempt: s.attempt, to: 'queued' })));
+    const back: Pick<ActiveSubtask, 'id' | 'jobId' | 'index' | 'attempt'>[] = [];
+    for (const o of batch.outcomes) {
+      if (o.status !== 'applied') continue;
+      const s = await this.store.getSubtask(o.id);
+      this.index.release(o.id);
+      back.push({ id: o.id, jobId: s.jobId, index: s.index, attempt: s.attempt });
+    }
+    await this.queueAtHead(back);
+    return back.length;
+  }
+
   /** Subtasks dispatched to or running on `node`, through the level-1 index. */
   inFlightOn(node: string): number {
     return this.index.heldBy(node).size;

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
 import { DataboxError, messageOf } from '../../errors.js';
@@ -93,7 +93,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     // each Taskman sends several a second.
     app = Fastify({
       logger: options.log ? { level: 'info', stream: process.stderr } : false,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 256 * 1024 * 1024,
       forceCloseConnections: true,
     });
@@ -190,11 +190,13 @@ const STATUS: Record<string, number> = {
   ERR_NODE_NOT_UP: 409,
 };
 
-function errorHandler(this: FastifyInstance, err: FastifyError, _req: unknown, reply: import('fastify').FastifyReply): void {
+function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequest, reply: import('fastify').FastifyReply): void {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const first = err.validation[0]!;
-    const where = [err.validationContext ?? 'body', ...first.instancePath.split('/').filter(Boolean)].join('.');
-    const received = (first.params as { issue?: { input?: unknown } }).issue?.input;
+    const context = err.validationContext ?? 'body';
+    const path = first.instancePath.split('/').filter(Boolean);
+    const where = [context, ...path].join('.');
+    const received = valueAt(context === 'querystring' ? req.query : context === 'params' ? req.params : context === 'headers' ? req.headers : req.body, path);
     const got = received === undefined ? '' : ` (got ${JSON.stringify(received)?.slice(0, 80)})`;
     void reply.code(400).send({ statusCode: 400, code: 'ERR_VALIDATION', error: 'Bad Request', message: `${where} ${first.message}${got}` });
     return;
@@ -207,3 +209,13 @@ function errorHandler(this: FastifyInstance, err: FastifyError, _req: unknown, r
 }
 
 const ERR_NODE_NOT_UP = 'ERR_NODE_NOT_UP';
+
+/** The value at a JSON-pointer-like path (fastify's `instancePath`, split), for error messages. */
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let v = root;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}

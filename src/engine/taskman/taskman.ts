@@ -59,6 +59,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   private readonly sampler = new NodeSampler();
   private pending: ReportedChange[] = [];
   private incarnation = '';
+  /** This incarnation's heartbeats so far, and the last one whose answer was applied. */
+  private seq = 0;
+  private ack = 0;
   private heartbeatMs = 1000;
   private stopping = false;
   private readonly stopped = new AbortController();
@@ -129,15 +132,24 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     this.nudge?.();
   }
 
-  /** How many subtasks to ask for: enough for the workers' next batches, plus the prefetch. */
+  /**
+   * How many subtasks to ask for: each worker's next batch, plus `prefetch` more batches for workers on
+   * short subtasks (batches above one), so they never wait for the network. Workers on long subtasks
+   * get no prefetch: it would hold work back from idle nodes, and a round trip is nothing next to a
+   * long subtask.
+   */
   private want(): number {
     if (this.stopping) return 0;
-    const target = (1 + (this.options.prefetch ?? 2)) * this.supervisor.demand();
+    const prefetch = this.options.prefetch ?? 2;
+    let target = 0;
+    for (const batch of this.supervisor.batchSizes()) target += batch > 1 ? batch * (1 + prefetch) : 1;
     return Math.max(0, target - this.deque.size);
   }
 
   private async join(): Promise<void> {
     this.incarnation = randomUUID();
+    this.seq = 0;
+    this.ack = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now() }));
@@ -192,9 +204,12 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     const changes = this.pending;
     this.pending = [];
     const pids = this.supervisor.workers().flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
-    const body: Heartbeat = { incarnation: this.incarnation, want, changes, workers: this.workerViews(), metrics: await this.sampler.sample(pids) };
+    const seq = ++this.seq;
+    const body: Heartbeat = { incarnation: this.incarnation, seq, ack: this.ack, want, changes, workers: this.workerViews(), metrics: await this.sampler.sample(pids) };
     try {
-      return heartbeatReplySchema.parse(await this.post(`/v1/nodes/${this.node}/heartbeat`, body, this.heartbeatMs * 3 + 5000));
+      const reply = heartbeatReplySchema.parse(await this.post(`/v1/nodes/${this.node}/heartbeat`, body, this.heartbeatMs * 3 + 5000));
+      this.ack = seq; // applied by the caller before the next heartbeat
+      return reply;
     } catch (err) {
       // Not acknowledged: send them again (commits are idempotent per subtask and attempt), unless the
       // Jobman dropped us, in which case they are stale anyway.

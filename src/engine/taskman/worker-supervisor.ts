@@ -104,11 +104,9 @@ export class WorkerSupervisor extends EventEmitter<{
     return n;
   }
 
-  /** Subtasks the workers take per pull, all together: how much work the Taskman's deque should hold. */
-  demand(): number {
-    let n = 0;
-    for (const s of this.slots) n += s?.batch ?? 1;
-    return n;
+  /** How many subtasks each worker takes per pull now: many while its subtasks are short, else one. */
+  batchSizes(): number[] {
+    return this.slots.map((s) => s?.batch ?? 1);
   }
 
   /** Kills every worker holding a subtask (the Jobman said to drop all work); returns how many subtasks. */

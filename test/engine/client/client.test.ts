@@ -311,6 +311,21 @@ describe('JobmanClient errors', () => {
     expect(err.message).toMatch(new RegExp(`^the Jobman at ${url} answered GET /healthz with a body this client does not understand: ok `));
   });
 
+  it('counts an event stream that falls silent as broken (retryable)', async () => {
+    const url = await fakeServer((_req, res) => void res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': hello\n\n'));
+    const quiet = await JobmanClient.open({ url, token: jobman.token, streamIdleMs: 100 });
+    const err = await rejection(collect(quiet.events(1)));
+    expect(err).toMatchObject({ code: 'ERR_JOBMAN_STREAM', retryable: true, message: `the Jobman at ${url} sent nothing on job 1's event stream for 100 ms` });
+  });
+
+  it('refuses an event whose job does not parse', async () => {
+    const url = await fakeServer((_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end('event: progress\ndata: {"id":"one"}\n\n'));
+    const odd = await JobmanClient.open({ url, token: jobman.token });
+    const err = await rejection(collect(odd.events(1)));
+    expect(err.code).toBe('ERR_JOBMAN_ANSWER');
+    expect(err.message).toMatch(/answered a "progress" event of GET \/v1\/jobs\/1\/events with a body this client does not understand: id /);
+  });
+
   it('reports a non-API error answer with its status', async () => {
     const url = await fakeServer((_req, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end('Bad Gateway\n'));
     const proxied = await JobmanClient.open({ url, token: jobman.token });

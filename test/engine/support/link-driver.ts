@@ -25,6 +25,9 @@ export interface LinkDriverOptions {
 export class LinkDriver {
   /** Kill orders received in heartbeat answers, in order. */
   readonly kills: HeartbeatReply['kill'] = [];
+  /** Heartbeats sent, and the last whose answer arrived (the Jobman takes back work in lost answers). */
+  private seq = 0;
+  private ack = 0;
 
   private constructor(
     readonly url: string,
@@ -46,21 +49,24 @@ export class LinkDriver {
   }
 
   /** One heartbeat. With `want` > 0, no changes and no work, the Jobman holds it up to `heartbeatMs`. */
-  async beat(body: { want?: number; changes?: Heartbeat['changes'] } = {}): Promise<HeartbeatReply> {
+  async beat(body: { want?: number; changes?: Heartbeat['changes'] } = {}, signal?: AbortSignal): Promise<HeartbeatReply> {
+    const seq = ++this.seq;
     const reply = await post(
       this.url,
       this.token,
       `/v1/nodes/${this.name}/heartbeat`,
-      { incarnation: this.incarnation, want: body.want ?? 0, changes: body.changes ?? [], workers: this.workerViews(), metrics: FAKE_METRICS },
+      { incarnation: this.incarnation, seq, ack: this.ack, want: body.want ?? 0, changes: body.changes ?? [], workers: this.workerViews(), metrics: FAKE_METRICS },
       heartbeatReplySchema,
+      signal,
     );
+    this.ack = seq;
     this.kills.push(...reply.kill);
     return reply;
   }
 
   /** Asks for up to `want` subtasks. */
-  async take(want: number): Promise<WorkSubtask[]> {
-    return (await this.beat({ want })).work;
+  async take(want: number, signal?: AbortSignal): Promise<WorkSubtask[]> {
+    return (await this.beat({ want }, signal)).work;
   }
 
   /** Reports `work` as running on worker 0. */
@@ -69,34 +75,37 @@ export class LinkDriver {
   }
 
   /** Reports `work` as run to the end, `outcome` deciding each subtask's fate; asks for `want` more. */
-  async finish(work: readonly WorkSubtask[], outcome: (w: WorkSubtask) => Outcome = succeedTimesTen, want = 0): Promise<HeartbeatReply> {
+  async finish(work: readonly WorkSubtask[], outcome: (w: WorkSubtask) => Outcome = succeedTimesTen, want = 0, signal?: AbortSignal): Promise<HeartbeatReply> {
     const changes: Heartbeat['changes'] = work.flatMap((w) => {
       const o = outcome(w);
       const end = o.ok ? { id: w.id, attempt: w.attempt, to: 'succeeded' as const, result: o.result } : { id: w.id, attempt: w.attempt, to: 'failed' as const, error: { message: o.message } };
       return [{ id: w.id, attempt: w.attempt, to: 'running' as const, worker: '0' }, end];
     });
-    return this.beat({ want, changes });
+    return this.beat({ want, changes }, signal);
   }
 
   /**
    * Runs everything the Jobman hands out, `batch` subtasks per heartbeat, until `stop()`. Bounded: it
-   * gives up after `maxBeats` heartbeats or `deadlineMs`.
+   * gives up after `maxBeats` heartbeats or `deadlineMs`. `stop()` ends a held heartbeat at once.
    */
   serve(options: { batch?: number; outcome?: (w: WorkSubtask) => Outcome; maxBeats?: number; deadlineMs?: number } = {}): { stop: () => Promise<void>; done: Promise<void> } {
     const batch = options.batch ?? 10;
     const maxBeats = options.maxBeats ?? 10_000;
     const deadline = Date.now() + (options.deadlineMs ?? 30_000);
-    let stopped = false;
+    const stopping = new AbortController();
+    const { signal } = stopping;
     const done = (async () => {
       let work: WorkSubtask[] = [];
-      for (let beats = 0; !stopped && beats < maxBeats && Date.now() < deadline; beats++) {
-        work = work.length > 0 ? (await this.finish(work, options.outcome, batch)).work : await this.take(batch);
+      for (let beats = 0; !signal.aborted && beats < maxBeats && Date.now() < deadline; beats++) {
+        work = work.length > 0 ? (await this.finish(work, options.outcome, batch, signal)).work : await this.take(batch, signal);
       }
-    })();
+    })().catch((err: unknown) => {
+      if (!signal.aborted) throw err;
+    });
     return {
       done,
       stop: async () => {
-        stopped = true;
+        stopping.abort();
         await done;
       },
     };
@@ -104,7 +113,7 @@ export class LinkDriver {
 
   /** Leaves on purpose: the node is dead at once and its work goes back to the deque. */
   async leave(): Promise<void> {
-    await post(this.url, this.token, `/v1/nodes/${this.name}/leave`, { incarnation: this.incarnation }, z.unknown(), true);
+    await post(this.url, this.token, `/v1/nodes/${this.name}/leave`, { incarnation: this.incarnation }, z.unknown(), undefined, true);
   }
 
   private workerViews(): WorkerView[] {
@@ -113,12 +122,13 @@ export class LinkDriver {
 
 }
 
-async function post<S extends z.ZodType>(url: string, token: string, path: string, body: unknown, schema: S, empty = false): Promise<z.output<S>> {
+async function post<S extends z.ZodType>(url: string, token: string, path: string, body: unknown, schema: S, signal?: AbortSignal, empty = false): Promise<z.output<S>> {
+  const timeout = AbortSignal.timeout(10_000);
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
