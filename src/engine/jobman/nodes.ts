@@ -61,8 +61,8 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
     readonly missedHeartbeats: number,
   ) {
     super();
-    // Checking four times per interval bounds detection at (missed + 1/4) intervals.
-    this.watchdog = setInterval(() => this.check(), Math.max(10, Math.floor(heartbeatMs / 4)));
+    // Checking ten times per interval bounds detection at (missed + 1/10) intervals.
+    this.watchdog = setInterval(() => this.check(), Math.max(10, Math.floor(heartbeatMs / 10)));
     this.watchdog.unref();
   }
 

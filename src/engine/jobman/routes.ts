@@ -46,6 +46,9 @@ export interface RouteContext {
   started: number;
 }
 
+/** The longest a heartbeat is held waiting for work. */
+const MAX_HOLD_MS = 250;
+
 const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 404: apiErrorSchema, 409: apiErrorSchema };
 
 /** The client API (`/v1/jobs`, `/v1/nodes`, `/healthz`) and the Taskman link (`/v1/nodes/:name/...`). */
@@ -217,7 +220,8 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
         // The response's `close` before it is sent means the Taskman hung up.
         const abort = new AbortController();
         reply.raw.once('close', () => abort.abort());
-        await nodes.hold(name, nodes.heartbeatMs, abort.signal);
+        // At most a quarter second: while held, the Taskman cannot report, so news would wait.
+        await nodes.hold(name, Math.min(nodes.heartbeatMs, MAX_HOLD_MS), abort.signal);
         nodes.alive(name, incarnation);
         if (!abort.signal.aborted) work = await scheduler.pull(name, want);
       }

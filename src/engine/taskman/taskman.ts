@@ -132,18 +132,10 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     this.nudge?.();
   }
 
-  /**
-   * How many subtasks to ask for: each worker's next batch, plus `prefetch` more batches for workers on
-   * short subtasks (batches above one), so they never wait for the network. Workers on long subtasks
-   * get no prefetch: it would hold work back from idle nodes, and a round trip is nothing next to a
-   * long subtask.
-   */
+  /** How many subtasks to ask for: what the workers need (see `WorkerSupervisor.demand`) less what the deque holds. */
   private want(): number {
     if (this.stopping) return 0;
-    const prefetch = this.options.prefetch ?? 2;
-    let target = 0;
-    for (const batch of this.supervisor.batchSizes()) target += batch > 1 ? batch * (1 + prefetch) : 1;
-    return Math.max(0, target - this.deque.size);
+    return Math.max(0, this.supervisor.demand(this.options.prefetch ?? 2) - this.deque.size);
   }
 
   private async join(): Promise<void> {
@@ -195,7 +187,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         continue;
       }
       this.apply(reply);
-      if (this.pending.length > 0 || (reply.work.length > 0 && this.want() > 0)) continue;
+      // Go again at once while there is news or the workers want work (the Jobman holds a request that
+      // finds none, so that is a long poll, not a busy loop); else heartbeat once per interval.
+      if (this.pending.length > 0 || this.want() > 0) continue;
       await this.pause(this.heartbeatMs, true);
     }
   }

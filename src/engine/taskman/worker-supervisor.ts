@@ -104,9 +104,16 @@ export class WorkerSupervisor extends EventEmitter<{
     return n;
   }
 
-  /** How many subtasks each worker takes per pull now: many while its subtasks are short, else one. */
-  batchSizes(): number[] {
-    return this.slots.map((s) => s?.batch ?? 1);
+  /**
+   * How many subtasks the Taskman's deque should hold for its workers: a worker on short subtasks (it
+   * pulls batches) counts its batch and `prefetch` more, busy or not, so it never waits for the network;
+   * a worker on long subtasks counts only what it is waiting for now, so no work sits on this node while
+   * another node idles (a round trip is nothing next to a long subtask).
+   */
+  demand(prefetch: number): number {
+    let n = 0;
+    for (const s of this.slots) if (s !== undefined) n += s.batch > 1 ? s.batch * (1 + prefetch) : s.wants;
+    return n;
   }
 
   /** Kills every worker holding a subtask (the Jobman said to drop all work); returns how many subtasks. */

@@ -205,6 +205,26 @@ export function describeLifecycleContract(makeStore: MakeStore): void {
       ]);
     });
 
+    it('keeps a running change whose success in the same batch is rejected, and commits pairs interleaved across subtasks', async () => {
+      const store = await stores.open();
+      const job = await store.createJob({ task: 'x', inputs: 3 });
+      const [a, b, c] = ids(job.firstSubtaskId, 3) as [number, number, number];
+      await applyAll(store, [dispatch(a, 1), dispatch(b, 1), dispatch(c, 1)]);
+      const out = await store.applyBatch([
+        { id: a, attempt: 1, to: 'running', worker: 'w1' },
+        { id: b, attempt: 1, to: 'running', worker: 'w2' },
+        { id: c, attempt: 1, to: 'running', worker: 'w3' },
+        { id: b, attempt: 1, to: 'succeeded', result: 'b' },
+        { id: a, attempt: 1, to: 'succeeded', result: 'big'.repeat(400_000) },
+        { id: c, attempt: 1, to: 'succeeded', result: 'c' },
+      ]);
+      expect(out.outcomes.map((o) => o.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'rejected', 'applied']);
+      expect(await store.getSubtask(a)).toMatchObject({ state: 'running', worker: 'w1', result: null });
+      expect(await store.getSubtask(b)).toMatchObject({ state: 'succeeded', worker: 'w2', result: 'b' });
+      expect(await store.getSubtask(c)).toMatchObject({ state: 'succeeded', worker: 'w3', result: 'c' });
+      expect((await store.getJob(job.id)).counts).toMatchObject({ running: 1, succeeded: 2 });
+    });
+
     it('refuses an illegal transition with IllegalTransitionError and persists nothing', async () => {
       const store = await stores.open();
       const job = await store.createJob({ task: 'x', inputs: 1 });

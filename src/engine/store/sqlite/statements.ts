@@ -70,6 +70,8 @@ const SQL = {
   toDispatched: "UPDATE subtasks SET state = 'dispatched', attempt = ?, node = ?, worker = NULL, updated_at = ? WHERE id = ?",
   toRunning: "UPDATE subtasks SET state = 'running', worker = ?, updated_at = ? WHERE id = ?",
   toSucceeded: "UPDATE subtasks SET state = 'succeeded', result = ?, updated_at = ? WHERE id = ?",
+  /** `running` then `succeeded` of one attempt in one batch, written once. */
+  toRanSucceeded: "UPDATE subtasks SET state = 'succeeded', worker = ?, result = ?, updated_at = ? WHERE id = ?",
   toFailed: "UPDATE subtasks SET state = 'failed', failures = ?, updated_at = ? WHERE id = ?",
   toQueued: "UPDATE subtasks SET state = 'queued', seq = ?, node = NULL, worker = NULL, updated_at = ? WHERE id = ?",
   /** A failed attempt going straight back to the head for its retry. */
