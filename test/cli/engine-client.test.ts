@@ -22,7 +22,7 @@ import { InterruptedError } from '../../src/cli/context.js';
 import { JobmanClient, type JobView, type NodeView } from '../../src/engine/client/index.js';
 import { startJobman, type Jobman } from '../../src/engine/jobman/server.js';
 import { DataboxError } from '../../src/errors.js';
-import { FAKE_METRICS, LinkDriver, type Outcome } from '../engine/support/link-driver.js';
+import { FAKE_METRICS, LinkDriver, servedNode, type Outcome } from '../engine/support/link-driver.js';
 
 let dir = '';
 let jobman: Jobman;
@@ -90,12 +90,7 @@ async function node(): Promise<LinkDriver> {
   return d;
 }
 
-async function serve(options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> {
-  const d = await node();
-  const s = d.serve(options);
-  cleanups.push(() => s.stop());
-  return d;
-}
+const serve = (options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> => servedNode(jobman, cleanups, options);
 
 const failing = (): Outcome => ({ ok: false, message: 'no luck' });
 

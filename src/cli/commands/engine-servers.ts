@@ -16,15 +16,9 @@ import { intOption } from '../options.js';
 export function registerEngineServers(program: Command, context: CliContext): void {
   const { signal } = context;
 
-  program
-    .command('jobman')
-    .description('run the Jobman: the master scheduler with the HTTP API (state in SQLite)')
-    .option('--home <dir>', 'state and token directory', '~/.databox')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
+  withServerOptions(program.command('jobman').description('run the Jobman: the master scheduler with the HTTP API (state in SQLite)'))
     .option('--db <path>', 'SQLite job store (default: DIR/databox.db)')
     .option('--registry <spec>', 'embedded, or etcd://HOST:PORT[,HOST:PORT]', 'embedded')
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
     .option('--window <n>', 'queued subtasks of normal jobs held in memory at most', intOption('--window', 1, 100_000), 10_000)
     .option('--locality-wait-ms <n>', 'how long a subtask waits for a preferred node', intOption('--locality-wait-ms', 0, 3_600_000), 3000)
     .option('--log', 'log node events and failures to stderr (JSON lines)')
@@ -67,15 +61,9 @@ export function registerEngineServers(program: Command, context: CliContext): vo
       await taskman.stop();
     });
 
-  program
-    .command('up')
-    .description('run a whole cluster on this machine: the Jobman, one Taskman and its workers (embedded registry)')
-    .option('--home <dir>', 'state and token directory', '~/.databox')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
+  withServerOptions(program.command('up').description('run a whole cluster on this machine: the Jobman, one Taskman and its workers (embedded registry)'))
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
     .option('--node <name>', 'the node’s name (default: the host name)')
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
     .action(async (flags: ServerFlags & { workers?: number; node?: string }) => {
       const jobman = await startJobman(jobmanOptions(flags));
       let taskman: ChildProcess | undefined;
@@ -98,6 +86,15 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         await jobman.close();
       }
     });
+}
+
+/** The options a Jobman is started with, by `databox jobman` and `databox up` alike. */
+function withServerOptions(command: Command): Command {
+  return command
+    .option('--home <dir>', 'state and token directory', '~/.databox')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
 }
 
 interface ServerFlags {

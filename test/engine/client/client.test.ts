@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JobmanApiError, JobmanClient, type JobEvent, type JobView } from '../../../src/engine/client/index.js';
 import { startJobman, type Jobman } from '../../../src/engine/jobman/server.js';
 import { DataboxError } from '../../../src/errors.js';
-import { LinkDriver, type Outcome } from '../support/link-driver.js';
+import { LinkDriver, servedNode, type Outcome } from '../support/link-driver.js';
 
 let dir = '';
 let jobman: Jobman;
@@ -37,13 +37,7 @@ async function driver(): Promise<LinkDriver> {
   return d;
 }
 
-/** Runs the Jobman's work on a driven node until stopped at the end of the test. */
-async function serve(options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> {
-  const d = await driver();
-  const s = d.serve(options);
-  cleanups.push(() => s.stop());
-  return d;
-}
+const serve = (options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> => servedNode(jobman, cleanups, options);
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -145,3 +145,15 @@ export const FAKE_METRICS: NodeMetrics = {
   networkTxBytes: null,
   rssBytes: 100 * 2 ** 20,
 };
+
+/**
+ * A driven node `node-a` that runs the Jobman's work in the background (`serve`) until the test's
+ * cleanups run: they stop the loop, then leave.
+ */
+export async function servedNode(jobman: { url: string; token: string }, cleanups: (() => unknown)[], options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> {
+  const d = await LinkDriver.join(jobman.url, jobman.token, { name: 'node-a' });
+  cleanups.push(() => d.leave().catch(() => undefined));
+  const s = d.serve(options);
+  cleanups.push(() => s.stop());
+  return d;
+}
