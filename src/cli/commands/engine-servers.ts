@@ -68,7 +68,10 @@ export function registerEngineServers(program: Command, context: CliContext): vo
       const jobman = await startJobman(jobmanOptions(flags));
       let taskman: ChildProcess | undefined;
       try {
-        const joined = once(jobman.nodes, 'joined', { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) });
+        const joined = once(jobman.nodes, 'joined', { signal: AbortSignal.any([signal, AbortSignal.timeout(JOIN_TIMEOUT_MS)]) }).catch((err: unknown) => {
+          if (signal.aborted) throw err;
+          throw new DataboxError('ERR_TASKMAN_JOIN', `the Taskman did not join the Jobman within ${JOIN_TIMEOUT_MS / 1000} s`);
+        });
         taskman = spawnTaskman(jobman, flags);
         const exited = once(taskman, 'exit').then(([code, sig]) => {
           throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${sig ?? `code ${code}`} before it joined`);
@@ -77,7 +80,16 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         exited.catch(() => undefined);
         process.stdout.write(`jobman listening on ${jobman.url}\n`);
         process.stderr.write(`databox: ${flags.workers ?? availableParallelism()} workers; API token in ${tokenPath(jobman.home)}; Ctrl-C stops everything\n`);
-        await untilAborted(signal);
+        // The Taskman is supervised: one that dies is started again (its work was requeued by the Jobman),
+        // a few times; one that keeps dying ends `up` with an error rather than serve a cluster with no node.
+        for (let restarts = 0; ; restarts++) {
+          const [code, sig] = (await Promise.race([once(taskman, 'exit'), untilAborted(signal).then(() => [])])) as [number | null, NodeJS.Signals | null] | [];
+          if (signal.aborted) break;
+          const how = sig ?? `code ${code}`;
+          if (restarts >= MAX_TASKMAN_RESTARTS) throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${how}, ${restarts + 1} times; stopping`);
+          process.stderr.write(`databox: the Taskman exited with ${how}; starting it again\n`);
+          taskman = spawnTaskman(jobman, flags);
+        }
       } catch (err) {
         // Ctrl-C during start-up surfaces as an AbortError from `once`: stop quietly, as after start.
         if (!signal.aborted) throw err;
@@ -96,6 +108,10 @@ function withServerOptions(command: Command): Command {
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
     .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
 }
+
+/** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
+const JOIN_TIMEOUT_MS = 60_000;
+const MAX_TASKMAN_RESTARTS = 5;
 
 interface ServerFlags {
   home: string;

@@ -10,8 +10,8 @@ type Listener = (view: JobView, final: boolean) => void;
  * the hot path (a heartbeat with thousands of changes) free of per-job bookkeeping.
  */
 export class JobEvents {
-  private readonly listeners = new Map<JobId, Set<Listener>>();
-  private readonly last = new Map<JobId, string>();
+  /** Watched jobs → their listeners → the last state each was sent. */
+  private readonly listeners = new Map<JobId, Map<Listener, string>>();
   private readonly timer: NodeJS.Timeout;
   private ticking = false;
 
@@ -30,12 +30,11 @@ export class JobEvents {
     listener(view, final);
     if (final) return () => undefined;
     let set = this.listeners.get(jobId);
-    if (set === undefined) this.listeners.set(jobId, (set = new Set()));
-    set.add(listener);
-    this.last.set(jobId, keyOf(view));
+    if (set === undefined) this.listeners.set(jobId, (set = new Map()));
+    set.set(listener, keyOf(view));
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.forget(jobId);
+      if (set.size === 0) this.listeners.delete(jobId);
     };
   }
 
@@ -57,19 +56,16 @@ export class JobEvents {
         }
         const key = keyOf(view);
         const final = FINISHED_JOB_STATES.has(view.state);
-        if (key === this.last.get(jobId) && !final) continue;
-        this.last.set(jobId, key);
-        for (const listener of set) listener(view, final);
-        if (final) this.forget(jobId);
+        for (const [listener, last] of set) {
+          if (key === last && !final) continue;
+          set.set(listener, key);
+          listener(view, final);
+        }
+        if (final) this.listeners.delete(jobId);
       }
     } finally {
       this.ticking = false;
     }
-  }
-
-  private forget(jobId: JobId): void {
-    this.listeners.delete(jobId);
-    this.last.delete(jobId);
   }
 }
 

@@ -30,7 +30,7 @@ import { resolveTask } from '../tasks/builtins.js';
 import { toJobView, type JobEvents } from './events.js';
 import type { KillOrder as NodeKill, NodeTable } from './nodes.js';
 import type { Scheduler } from './scheduler.js';
-import type { KillOrder } from './types.js';
+import type { KillOrder, ReportedChange } from './types.js';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -121,7 +121,6 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     async (req, reply) => {
       const jobId = req.params.id;
       await store.getJob(jobId); // 404 before the stream starts
-      const client = await registerClient(ctx, req.ip, req.headers['x-databox-client']);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -133,12 +132,16 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
         clearInterval(ping);
         unsubscribe();
         res.end();
-        void client?.revoke().catch(() => undefined);
       };
       // A comment line now and then keeps proxies from closing an idle stream.
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
       ping.unref();
+      // Listen before anything is awaited, so a client that leaves at once is seen.
       res.on('close', end);
+      const client = await registerClient(ctx, req.ip, req.headers['x-databox-client']);
+      const forgetClient = (): void => void client?.revoke().catch(() => undefined);
+      if (closed) return forgetClient();
+      res.on('close', forgetClient);
       unsubscribe = await events.subscribe(jobId, (view, final) => {
         if (closed) return;
         res.write(`event: ${final ? 'end' : 'progress'}\ndata: ${JSON.stringify(view)}\n\n`);
@@ -199,17 +202,35 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
       nodes.beat(name, incarnation, workers, metrics);
       const lost = nodes.settle(name, seq, ack);
       if (lost.length > 0) {
-        const back = await scheduler.takeBack(name, lost);
+        let back: number;
+        try {
+          back = await scheduler.takeBack(name, lost);
+        } catch (err) {
+          nodes.sent(name, -seq, lost); // still lost: the next heartbeat tries again
+          throw err;
+        }
         req.log.warn({ node: name, subtasks: back }, 'an answer with work never reached the node; its subtasks went back to the head of the deque');
         nodes.wakeAll();
       }
       let rejected = 0;
       if (changes.length > 0) {
         const report = await scheduler.report(name, changes);
-        for (const o of report.outcomes) {
-          if (o.status !== 'rejected') continue;
+        // A result the store refuses (too large, not storable) fails its attempt instead, so the
+        // subtask does not stay running for ever; the attempt's error says why.
+        const refusedResults: ReportedChange[] = [];
+        report.outcomes.forEach((o, i) => {
+          if (o.status !== 'rejected') return;
           rejected++;
           if (rejected <= 5) req.log.warn({ node: name, subtask: o.id, attempt: o.attempt, err: o.error?.message }, 'rejected a reported change');
+          const c = changes[i]!;
+          if (c.to === 'succeeded' && o.state === 'running') {
+            refusedResults.push({ id: c.id, attempt: c.attempt, to: 'failed', error: { message: `the result was refused: ${o.error?.message ?? 'invalid'}`, code: 'ERR_RESULT_REFUSED' } });
+          }
+        });
+        if (refusedResults.length > 0) {
+          const again = await scheduler.report(name, refusedResults);
+          report.kill.push(...again.kill);
+          if (again.outcomes.some((o) => o.retried)) nodes.wakeAll();
         }
         sendKills(nodes, report.kill);
         if (report.outcomes.some((o) => o.retried) || report.kill.length > 0) nodes.wakeAll();

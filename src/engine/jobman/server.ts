@@ -177,6 +177,8 @@ function unauthorizedReason(header: string | undefined): string {
 
 /** HTTP statuses of the errors the engine throws on purpose; anything else is a 500. */
 const STATUS: Record<string, number> = {
+  // A body so deeply nested that validating it overflows the stack.
+  FST_ERR_VALIDATION: 400,
   ERR_JOB_NOT_FOUND: 404,
   ERR_SUBTASK_NOT_FOUND: 404,
   ERR_JOB_SPEC: 400,

@@ -171,7 +171,14 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         failures = 0;
       } catch (err) {
         if (this.stopping) break;
-        if (err instanceof LinkError && err.code === DROPPED_CODE) {
+        // Dropped by the Jobman; or a heartbeat it refuses as malformed, which resending would not mend:
+        // either way, let go of everything and join afresh (the Jobman requeues what this node held).
+        const refused = err instanceof LinkError && (err.code === DROPPED_CODE || err.status === 400 || err.status === 413);
+        if (refused) {
+          if (err.code !== DROPPED_CODE) {
+            this.log(`the Jobman refused a heartbeat (${err.message}); leaving and joining again`);
+            await this.post(`/v1/nodes/${this.node}/leave`, { incarnation: this.incarnation }).catch(() => undefined);
+          }
           this.drop(err.message);
           try {
             await this.join();
@@ -195,8 +202,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   }
 
   private async heartbeat(want: number): Promise<HeartbeatReply> {
-    const changes = this.pending;
-    this.pending = [];
+    // A bounded batch per request; the rest goes in the next one, sent at once.
+    const changes = this.pending.length <= MAX_CHANGES ? this.pending : this.pending.slice(0, MAX_CHANGES);
+    this.pending = this.pending.length <= MAX_CHANGES ? [] : this.pending.slice(MAX_CHANGES);
     const pids = this.supervisor.workers().flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
     const seq = ++this.seq;
     const body: Heartbeat = { incarnation: this.incarnation, seq, ack: this.ack, want, changes, workers: this.workerViews(), metrics: await this.sampler.sample(pids) };
@@ -206,8 +214,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
       return reply;
     } catch (err) {
       // Not acknowledged: send them again (commits are idempotent per subtask and attempt), unless the
-      // Jobman dropped us, in which case they are stale anyway.
-      if (!(err instanceof LinkError && err.code === DROPPED_CODE)) this.pending = changes.concat(this.pending);
+      // Jobman dropped us or refused them, in which case they are stale or hopeless.
+      const refused = err instanceof LinkError && (err.code === DROPPED_CODE || err.status === 400 || err.status === 413);
+      if (!refused) this.pending = changes.concat(this.pending);
       throw err;
     }
   }
@@ -278,11 +287,29 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
 }
 
 function resultChange(s: WorkSubtask, outcome: Outcome): ReportedChange {
-  if (outcome.ok) return { id: s.id, attempt: s.attempt, to: 'succeeded', result: (outcome.value ?? null) as ReportedChange['result'] };
+  if (outcome.ok) {
+    // Results travel as JSON: a value JSON cannot carry (a BigInt, a cycle, a Map) fails the attempt here,
+    // with a message that says so, rather than poisoning the heartbeat that carries it.
+    const json = asJson(outcome.value);
+    if (!json.ok) return { id: s.id, attempt: s.attempt, to: 'failed', error: { message: json.reason, code: 'ERR_RESULT_NOT_JSON' } };
+    return { id: s.id, attempt: s.attempt, to: 'succeeded', result: json.value as ReportedChange['result'] };
+  }
   const error: NonNullable<ReportedChange['error']> = { message: outcome.error.message };
   if (outcome.error.stack !== undefined) error.stack = outcome.error.stack;
   return { id: s.id, attempt: s.attempt, to: 'failed', error };
 }
+
+/** The value as JSON will carry it (undefined → null), or why it cannot travel. */
+function asJson(value: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(JSON.stringify(value ?? null)) as unknown };
+  } catch (err) {
+    return { ok: false, reason: `the task's result cannot travel as JSON: ${messageOf(err)}` };
+  }
+}
+
+/** Most state changes in one heartbeat (the Jobman refuses more than 200,000). */
+const MAX_CHANGES = 20_000;
 
 /** Starts a Taskman; see {@link Taskman}. */
 export function startTaskman(options: TaskmanOptions): Promise<Taskman> {

@@ -88,12 +88,24 @@ export class WorkerSupervisor extends EventEmitter<{
     for (const s of this.slots) if (s !== undefined && s.wants > 0) this.serve(s);
   }
 
-  /** Kills the worker running `subtaskId` (a cancel); its replacement starts at once. True if it was held. */
+  /**
+   * Kills the worker holding `subtaskId` (a cancel); its replacement starts at once. The other subtasks
+   * of its batch are innocent: they go back to the head of the Taskman's deque, same attempt, and run
+   * again on another worker. True if the subtask was held.
+   */
   kill(subtaskId: string): boolean {
-    const slot = this.index.holderOf(subtaskId);
-    if (slot === undefined) return false;
+    const slotNo = this.index.holderOf(subtaskId);
+    if (slotNo === undefined) return false;
     this.forget(subtaskId);
-    this.slots[slot]?.child.kill('SIGKILL');
+    const mates = [...this.index.heldBy(slotNo).keys()].map((id) => this.held.get(id)!);
+    for (const s of mates) this.forget(s.id);
+    this.deque.pushHeadAll(mates);
+    const slot = this.slots[slotNo];
+    if (slot !== undefined) {
+      slot.wants = 0; // a pull already on its way must not be served
+      slot.child.kill('SIGKILL');
+    }
+    if (mates.length > 0) this.wake();
     return true;
   }
 
@@ -178,6 +190,7 @@ export class WorkerSupervisor extends EventEmitter<{
     const parsed = fromWorkerSchema.safeParse(raw);
     if (!parsed.success) {
       // A worker that speaks nonsense is broken: replace it rather than guess.
+      slot.wants = 0;
       slot.child.kill('SIGKILL');
       return;
     }
@@ -203,7 +216,8 @@ export class WorkerSupervisor extends EventEmitter<{
    * alone, so its clock starts when it really starts.
    */
   private serve(slot: Slot): void {
-    if (this.stopping || slot.wants === 0) return;
+    // A worker killed but not yet gone may still have a pull in the pipe: it gets nothing.
+    if (this.stopping || slot.wants === 0 || slot.child.killed) return;
     const batch: WorkSubtask[] = [];
     while (batch.length < slot.wants) {
       const head = this.deque.peekHead();

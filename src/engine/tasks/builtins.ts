@@ -23,11 +23,15 @@ export const BUILTINS: Readonly<Record<string, Task>> = {
   noop: ({ index }) => index,
   sleep: ({ index, arg, signal }) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => resolve(index), arg ?? 0);
-      signal.addEventListener('abort', () => {
+      const onAbort = (): void => {
         clearTimeout(timer);
         reject(signal.reason);
-      }, { once: true });
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(index);
+      }, arg ?? 0);
+      signal.addEventListener('abort', onAbort, { once: true });
     }),
   fail: ({ index, attempt, arg }) => {
     if (attempt <= (arg ?? 1)) throw new Error(`builtin:fail failing attempt ${attempt} of input ${index} on purpose`);

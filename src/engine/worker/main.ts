@@ -55,12 +55,18 @@ async function drain(): Promise<void> {
   let flushedAt = started;
   for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
     running = s.id;
+    // A signal per subtask, tied to the worker's: listeners a task adds die with its subtask.
+    const own = new AbortController();
+    const relay = (): void => own.abort(stop.signal.reason);
+    stop.signal.addEventListener('abort', relay, { once: true });
     try {
-      const value = await resolveTask(s.task)({ index: s.index, attempt: s.attempt, arg: s.arg, signal: stop.signal });
+      const value = await resolveTask(s.task)({ index: s.index, attempt: s.attempt, arg: s.arg, signal: own.signal });
       results.push({ id: s.id, attempt: s.attempt, ok: true, value });
     } catch (err) {
       const stack = err instanceof Error ? err.stack : undefined;
       results.push({ id: s.id, attempt: s.attempt, ok: false, error: { message: messageOf(err), ...(stack ? { stack } : {}) } });
+    } finally {
+      stop.signal.removeEventListener('abort', relay);
     }
     running = null;
     ran++;

@@ -73,4 +73,15 @@ describe('the Taskman link', () => {
     expect(((await res.json()) as { message: string }).message).toBe('body.want Too small: expected number to be >=0 (got -2)');
     expect(jobman.scheduler.stats().inFlight).toBe(0);
   });
+
+  it('answers 400, not 500, to a body nested too deep to validate', async () => {
+    const args = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+    const res = await fetch(`${jobman.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jobman.token}`, 'content-type': 'application/json' },
+      body: `{"task":"builtin:noop","count":1,"args":${args}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(jobman.scheduler.stats().queued).toBe(0);
+  });
 });

@@ -114,4 +114,23 @@ describe('the worker supervisor', () => {
     expect(sup.workerOf('job-1/0')).toBeUndefined();
     expect(sup.kill('job-1/0')).toBe(false);
   });
+
+  it('on a cancel, puts the other subtasks of the killed worker’s batch back on the deque, to run elsewhere', async () => {
+    const { sup, results, add } = setup(1);
+    current = sup;
+    // Short subtasks first, so the worker takes batches; then a batch whose head runs long.
+    add(...Array.from({ length: 64 }, (_, i) => subtask('builtin:noop', i)));
+    await until(sup, results, 64);
+    add(subtask('builtin:sleep', 100, { arg: 60_000 }), subtask('builtin:noop', 101), subtask('builtin:noop', 102));
+    while (sup.workerOf('job-1/102') === undefined) await new Promise((r) => setImmediate(r));
+    expect(sup.workerOf('job-1/100')).toBe(sup.workerOf('job-1/101')); // one batch, one worker
+    const returned: unknown[] = [];
+    sup.on('returned', (lost) => returned.push(...lost));
+    expect(sup.kill('job-1/100')).toBe(true);
+    await until(sup, results, 66);
+    expect(results.get('job-1/101')).toEqual({ ok: true, value: 101 });
+    expect(results.get('job-1/102')).toEqual({ ok: true, value: 102 });
+    expect(results.has('job-1/100')).toBe(false);
+    expect(returned).toEqual([]); // nothing reported as lost to a dying worker
+  });
 });
