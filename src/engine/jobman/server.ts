@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
-import { DataboxError, messageOf } from '../../errors.js';
+import { messageOf } from '../../errors.js';
 import { DROPPED_CODE } from '../api/schemas.js';
 import { ensureToken, resolveHome } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
@@ -127,7 +127,9 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 7070 });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
-    const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? (options.host === undefined ? '127.0.0.1' : hostname()) : options.host;
+    // A wildcard address is not one a client can dial: name this host instead.
+    const listen = options.host ?? '127.0.0.1';
+    const host = listen === '0.0.0.0' || listen === '::' ? hostname() : listen;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const me = await registry.register('jobman', randomUUID(), { url, startedAt: new Date().toISOString() });
 
@@ -189,7 +191,6 @@ const STATUS: Record<string, number> = {
   ERR_JOB_CANCELLED: 409,
   ERR_NODE_CONFLICT: 409,
   [DROPPED_CODE]: 409,
-  ERR_NODE_NOT_UP: 409,
 };
 
 function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequest, reply: import('fastify').FastifyReply): void {
@@ -203,14 +204,13 @@ function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequ
     void reply.code(400).send({ statusCode: 400, code: 'ERR_VALIDATION', error: 'Bad Request', message: `${where} ${first.message}${got}` });
     return;
   }
-  const code = err instanceof DataboxError ? err.code : err.code;
-  // Node code NODE_NOT_UP means the node was declared dead while its heartbeat was held.
+  // The scheduler's NODE_NOT_UP on a heartbeat means the node was declared dead while its request was
+  // held: the Taskman hears it as a drop.
+  const code = err.code === 'ERR_NODE_NOT_UP' ? DROPPED_CODE : err.code;
   const status = (code !== undefined ? STATUS[code] : undefined) ?? (err.statusCode !== undefined && err.statusCode < 500 ? err.statusCode : 500);
   if (status >= 500) this.log.error({ err }, 'request failed');
-  void reply.code(status).send({ statusCode: status, code: code === ERR_NODE_NOT_UP ? DROPPED_CODE : (code ?? 'ERR_INTERNAL'), error: status >= 500 ? 'Internal Server Error' : 'Request refused', message: err.message });
+  void reply.code(status).send({ statusCode: status, code: code ?? 'ERR_INTERNAL', error: status >= 500 ? 'Internal Server Error' : 'Request refused', message: err.message });
 }
-
-const ERR_NODE_NOT_UP = 'ERR_NODE_NOT_UP';
 
 /** The value at a JSON-pointer-like path (fastify's `instancePath`, split), for error messages. */
 function valueAt(root: unknown, path: readonly string[]): unknown {

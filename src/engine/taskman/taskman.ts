@@ -34,6 +34,11 @@ export interface TaskmanEvents {
   dropped: [subtasks: number];
 }
 
+/** The Jobman dropped this node, or refused a heartbeat as malformed: resending would not help. */
+function isRefusal(err: unknown): err is LinkError {
+  return err instanceof LinkError && (err.code === DROPPED_CODE || err.status === 400 || err.status === 413);
+}
+
 /** Why a heartbeat failed, when the Jobman answered with an error. */
 class LinkError extends DataboxError {
   constructor(
@@ -173,8 +178,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         if (this.stopping) break;
         // Dropped by the Jobman; or a heartbeat it refuses as malformed, which resending would not mend:
         // either way, let go of everything and join afresh (the Jobman requeues what this node held).
-        const refused = err instanceof LinkError && (err.code === DROPPED_CODE || err.status === 400 || err.status === 413);
-        if (refused) {
+        if (isRefusal(err)) {
           if (err.code !== DROPPED_CODE) {
             this.log(`the Jobman refused a heartbeat (${err.message}); leaving and joining again`);
             await this.post(`/v1/nodes/${this.node}/leave`, { incarnation: this.incarnation }).catch(() => undefined);
@@ -215,8 +219,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     } catch (err) {
       // Not acknowledged: send them again (commits are idempotent per subtask and attempt), unless the
       // Jobman dropped us or refused them, in which case they are stale or hopeless.
-      const refused = err instanceof LinkError && (err.code === DROPPED_CODE || err.status === 400 || err.status === 413);
-      if (!refused) this.pending = changes.concat(this.pending);
+      if (!isRefusal(err)) this.pending = changes.concat(this.pending);
       throw err;
     }
   }
@@ -299,10 +302,16 @@ function resultChange(s: WorkSubtask, outcome: Outcome): ReportedChange {
   return { id: s.id, attempt: s.attempt, to: 'failed', error };
 }
 
-/** The value as JSON will carry it (undefined → null), or why it cannot travel. */
+/**
+ * The value to send (undefined → null), or why JSON cannot carry it. Plain values, the usual result,
+ * need no check; anything else is serialised once here, so a bad one fails alone, not its heartbeat.
+ */
 function asJson(value: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (value === undefined || value === null) return { ok: true, value: null };
+  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return { ok: true, value };
   try {
-    return { ok: true, value: JSON.parse(JSON.stringify(value ?? null)) as unknown };
+    if (JSON.stringify(value) === undefined) throw new Error(`a ${typeof value} is not JSON`);
+    return { ok: true, value };
   } catch (err) {
     return { ok: false, reason: `the task's result cannot travel as JSON: ${messageOf(err)}` };
   }

@@ -14,6 +14,8 @@ export interface Daemon {
   stderr(): string;
   /** Resolves when `pattern` shows up in its stderr (from `after` characters on); rejects if it exits first or `timeoutMs` pass. */
   waitForLog(pattern: RegExp, options?: { after?: number; timeoutMs?: number }): Promise<void>;
+  /** The same, on its stdout. */
+  waitForOut(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Resolves with the exit code (or signal) once it exited. */
   exited: Promise<number | NodeJS.Signals>;
 }
@@ -22,7 +24,7 @@ function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  const changed = new (class extends EventTarget {})();
+  const changed = new EventTarget();
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     out += d;
     changed.dispatchEvent(new Event('data'));
@@ -55,10 +57,9 @@ function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
     stdout: () => out,
     stderr: () => err,
     waitForLog: (pattern, o = {}) => waitFor(() => err, pattern, o.after ?? 0, o.timeoutMs ?? 30_000),
+    waitForOut: (pattern, timeoutMs = 30_000) => waitFor(() => out, pattern, 0, timeoutMs),
     exited,
-    // used by startJobman below
-    ...{ waitForOut: (pattern: RegExp, timeoutMs = 30_000) => waitFor(() => out, pattern, 0, timeoutMs) },
-  } as Daemon & { waitForOut(pattern: RegExp, timeoutMs?: number): Promise<void> };
+  };
 }
 
 /**
@@ -82,7 +83,7 @@ export class TestCluster {
   /** Starts (or restarts, on the same database and port) the Jobman; resolves once it listens. */
   async startJobman(extra: string[] = []): Promise<Daemon> {
     const port = this.url === '' ? '0' : new URL(this.url).port;
-    const d = startDaemon(['jobman', '--home', this.home, '--port', port, '--heartbeat-ms', String(this.heartbeatMs), ...extra]) as Daemon & { waitForOut(p: RegExp): Promise<void> };
+    const d = startDaemon(['jobman', '--home', this.home, '--port', port, '--heartbeat-ms', String(this.heartbeatMs), ...extra]);
     this.daemons.push(d);
     await d.waitForOut(/jobman listening on (\S+)\n/);
     this.url = /jobman listening on (\S+)\n/.exec(d.stdout())![1]!;
