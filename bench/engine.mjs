@@ -8,52 +8,16 @@
 //
 // BENCH_COUNT (default 200000) sets the throughput workload, BENCH_RUNS (default 3) how many times it runs
 // (the median is reported, with the range); BENCH_PEER_COUNT (default 20000) sets the peers' workload.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { haveBullmq, haveDask, haveRedis, runPeer } from './peers/find.mjs';
+import { daemon, killAll, stop } from './support.mjs';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const cli = join(here, '..', 'dist', 'cli', 'main.js');
 const COUNT = Number(process.env.BENCH_COUNT ?? 200_000);
 const PEER_COUNT = Number(process.env.BENCH_PEER_COUNT ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const children = new Set();
-
-/** Starts `databox ...args`; resolves once `ready` shows in its output. */
-async function daemon(args, ready, env = {}) {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let text = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`databox ${args.join(' ')}: not ready after 60 s:\n${text}`)), 60_000);
-    const onData = (d) => {
-      text += d;
-      if (ready.test(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
-    child.once('exit', (code) => reject(new Error(`databox ${args.join(' ')} exited with ${code}:\n${text}`)));
-  });
-  return { child, text: () => text, url: /jobman listening on (\S+)/.exec(text)?.[1] };
-}
-
-async function stop(d) {
-  if (d.child.exitCode !== null || d.child.signalCode !== null) return;
-  const exit = once(d.child, 'exit');
-  d.child.kill('SIGTERM');
-  const t = setTimeout(() => d.child.kill('SIGKILL'), 15_000);
-  await exit;
-  clearTimeout(t);
-}
 
 function client(url, home) {
   const token = readFileSync(join(home, 'token'), 'utf8').trim();
@@ -243,5 +207,5 @@ try {
   console.log('|---|---|---|---|');
   for (const [name, value, goal, met] of rows) console.log(`| ${name} | ${value} | ${goal} | ${met === undefined ? '' : met ? 'yes' : 'no'} |`);
 } finally {
-  for (const child of children) child.kill('SIGKILL');
+  killAll();
 }

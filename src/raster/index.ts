@@ -1,6 +1,20 @@
 /** The raster library: GeoTIFF/COG reading and writing. It knows nothing of scheduling. */
 export { GeoTiff, openGeoTiff, type OpenOptions, type RasterInfo, type RasterWindow, type ReadWindowOptions } from './geotiff.js';
 export { CogWriter, type CogWriteResult } from './cog/writer.js';
+export type { EncodedTile, TileRegion } from './cog/pyramid.js';
+export {
+  PART_FORMAT,
+  CogPartWriter,
+  addPart,
+  assembleCog,
+  parsePartManifest,
+  planPartRegions,
+  regionWindow,
+  type AddPartOptions,
+  type AssembleOptions,
+  type PartManifest,
+  type PartWriterRuntime,
+} from './cog/parts.js';
 export { CogWriteError } from './cog/errors.js';
 export { CLASSIC_LIMIT, planCogFile, type FilePlan } from './cog/layout.js';
 export {

@@ -275,6 +275,7 @@ describe('formatting', () => {
     preferNodes: [],
     retries: 3,
     timeoutMs: null,
+    memoryMb: null,
     onFailure: 'retry-subtask',
     total: 100,
     state: 'running',

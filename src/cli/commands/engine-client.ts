@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { submitJobSchema } from '../../engine/api/schemas.js';
 import { JobmanClient, type AttemptErrorRow, type CancelAnswer, type JobView, type NodeView, type SubmitJob } from '../../engine/client/index.js';
-import { FAILURE_POLICIES, MAX_INPUTS, MAX_RETRIES } from '../../engine/store/index.js';
+import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../../engine/store/index.js';
+import { runUdf, type UdfRunFlags } from './udf-run.js';
 import { DataboxError } from '../../errors.js';
 import { InterruptedError, UsageError, type CliContext } from '../context.js';
 import { choiceOption, formatBytes, intOption } from '../options.js';
@@ -26,9 +27,13 @@ export function registerClientCommands(program: Command, context: CliContext, io
   const out = (text: string): void => void io.stdout.write(text);
 
   withJobman(program.command('run'))
-    .description('run a job on the cluster: a task over inputs 0..N-1, waiting for it unless --async')
-    .argument('<task>', 'the task, e.g. builtin:noop, builtin:sleep, builtin:fail, builtin:crash')
-    .option('--count <n>', 'number of inputs: the subtasks get inputs 0..N-1', intOption('--count', 1, MAX_INPUTS))
+    .description('run a job on the cluster, waiting for it unless --async: a built-in task over inputs 0..N-1, or an RS-UDF module over --inputs')
+    .argument('<task>', 'an RS-UDF module (a .ts or .js file whose default export is defineUdf(...)), or a built-in: builtin:noop, builtin:sleep, builtin:fail, builtin:crash')
+    .option('--count <n>', 'built-ins: number of inputs; the subtasks get inputs 0..N-1', intOption('--count', 1, MAX_INPUTS))
+    .option('--inputs <file|glob>', 'RS-UDFs: a JSON file holding an array of inputs, or a glob (local or s3://) whose files are the inputs')
+    .option('--reduce', 'RS-UDFs: fold the results with the UDF’s reduce (map-reduce)')
+    .option('--out <file>', 'RS-UDFs: write the results (or the reduced value) there as JSON (default: stdout)')
+    .option('--memory-mb <n>', 'memory limit of the worker process running a subtask', intOption('--memory-mb', MIN_MEMORY_MB, MAX_MEMORY_MB))
     .option('--arg <value>', 'a number every subtask gets as `arg` (builtin:sleep: ms to sleep; builtin:fail: attempts to fail)', numberOption('--arg'))
     .option('--priority', 'put the job ahead of queued normal work')
     .option('--node <name>', 'run only on this node')
@@ -37,7 +42,8 @@ export function registerClientCommands(program: Command, context: CliContext, io
     .option('--on-failure <policy>', `what a failed subtask does: ${FAILURE_POLICIES.join(', ')}`, choiceOption('--on-failure', FAILURE_POLICIES))
     .option('--async', 'print {"id":N} and return without waiting')
     .option('--json', 'end with one JSON line: id, state, subtasks, durationMs, throughputPerS')
-    .action(async (task: string, flags: RunFlags & JobmanFlags) => {
+    .action(async (task: string, flags: RunFlags & UdfRunFlags & JobmanFlags) => {
+      if (!/^(builtin|udf):/.test(task)) return runUdf(task, flags, await open(flags), signal, io);
       const body = submitBody(task, flags);
       const client = await open(flags);
       const job = await client.submit(body);
@@ -94,7 +100,7 @@ export function registerClientCommands(program: Command, context: CliContext, io
 /** Attempt errors `databox job` shows. */
 const SHOWN_ERRORS = 10;
 
-interface RunFlags {
+export interface RunFlags {
   count?: number;
   arg?: number;
   priority?: boolean;
@@ -151,7 +157,7 @@ export class StoppedWaitingError extends InterruptedError {
   }
 }
 
-async function waitWithProgress(client: JobmanClient, job: JobView, signal: AbortSignal, stderr: CommandIo['stderr']): Promise<JobView> {
+export async function waitWithProgress(client: JobmanClient, job: JobView, signal: AbortSignal, stderr: CommandIo['stderr']): Promise<JobView> {
   const bar = jobProgressBar(job, stderr);
   try {
     return await client.waitForJob(job.id, { signal, onProgress: (j) => bar.update(j) });
@@ -164,7 +170,7 @@ async function waitWithProgress(client: JobmanClient, job: JobView, signal: Abor
   }
 }
 
-function failUnlessSucceeded(job: JobView): void {
+export function failUnlessSucceeded(job: JobView): void {
   if (job.state === 'succeeded') return;
   const why = job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed; \`databox job ${job.id}\` shows the errors`;
   throw new DataboxError(job.state === 'cancelled' ? 'ERR_JOB_CANCELLED' : 'ERR_JOB_FAILED', `job ${job.id} ${why}`);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
@@ -41,16 +42,18 @@ export function registerEngineServers(program: Command, context: CliContext): vo
     .command('taskman')
     .description('run a Taskman: this node’s worker processes, pulling subtasks from the Jobman')
     .option('--jobman <url>', 'the Jobman (default: $DATABOX_JOBMAN, else http://127.0.0.1:7070)')
-    .option('--home <dir>', 'where the API token is, unless DATABOX_TOKEN is set', '~/.databox')
+    .option('--home <dir>', 'where the API token is (unless DATABOX_TOKEN is set) and DIR/cache, the UDF bundle cache', '~/.databox')
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
     .option('--node <name>', 'this node’s name (default: the host name)')
     .option('--prefetch <n>', 'batches per worker kept on the node’s deque', intOption('--prefetch', 0, 64), 2)
     .action(async (flags: { jobman?: string; home: string; workers?: number; node?: string; prefetch: number }) => {
       const url = resolveJobmanUrl(flags.jobman);
-      const token = await readToken(resolveHome(expandHome(flags.home)));
+      const home = resolveHome(expandHome(flags.home));
+      const token = await readToken(home);
       const taskman = await startTaskman({
         jobman: url,
         token,
+        cacheDir: join(home, 'cache'),
         prefetch: flags.prefetch,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.node !== undefined ? { node: flags.node } : {}),
@@ -133,7 +136,7 @@ function expandHome(dir: string): string {
 function spawnTaskman(jobman: Jobman, flags: { workers?: number; node?: string }): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
   const main = fileURLToPath(new URL(fromSource ? '../main.ts' : '../main.js', import.meta.url));
-  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, 'taskman', '--jobman', jobman.url];
+  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, 'taskman', '--jobman', jobman.url, '--home', jobman.home];
   if (flags.workers !== undefined) args.push('--workers', String(flags.workers));
   if (flags.node !== undefined) args.push('--node', flags.node);
   return spawn(process.execPath, args, { env: { ...process.env, DATABOX_TOKEN: jobman.token }, stdio: ['ignore', 'ignore', 'inherit'] });

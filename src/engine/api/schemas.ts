@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
-import { FAILURE_POLICIES, MAX_INPUTS, MAX_RETRIES, type JsonValue } from '../store/index.js';
+import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../store/index.js';
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from '../worker/protocol.js';
+import { SHA256_HEX } from '../udf/limits.js';
+import { jsonSchema } from './json.js';
 
 /**
  * The Jobman's HTTP API, as zod schemas: the server validates every request with them (fastify's type
@@ -10,9 +12,7 @@ import { subtaskSchema } from '../worker/protocol.js';
  * every answer with them. One file, so the two ends cannot drift apart.
  */
 
-const json: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]),
-);
+const json = jsonSchema;
 const id = z.coerce.number('must be a job id (a positive integer)').int('must be a job id (a positive integer)').positive('must be a job id (a positive integer)');
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 const count = z.number().int().nonnegative();
@@ -35,6 +35,7 @@ export const submitJobSchema = z
     retries: z.number().int().min(0).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`).optional(),
     timeoutMs: z.number().int().positive('must be a positive number of milliseconds').optional(),
     onFailure: z.enum(FAILURE_POLICIES).optional(),
+    memoryMb: z.number().int('must be a whole number of MiB').min(MIN_MEMORY_MB, `must be at least ${MIN_MEMORY_MB} MiB`).max(MAX_MEMORY_MB, `must be at most ${MAX_MEMORY_MB} MiB`).optional(),
   })
   .refine((b) => (b.count === undefined) !== (b.inputs === undefined), { message: 'or inputs must be given (exactly one of the two)', path: ['count'] });
 export type SubmitJob = z.infer<typeof submitJobSchema>;
@@ -51,6 +52,7 @@ export const jobViewSchema = z.object({
   preferNodes: z.array(z.string()),
   retries: count,
   timeoutMs: z.number().int().positive().nullable(),
+  memoryMb: z.number().int().positive().nullable(),
   onFailure: z.enum(FAILURE_POLICIES),
   total: count,
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
@@ -62,6 +64,10 @@ export const jobViewSchema = z.object({
   cancelledAt: ms.nullable(),
 });
 export type JobView = z.infer<typeof jobViewSchema>;
+
+/** `PUT|GET /v1/udfs/:sha256`: a UDF bundle, named by the SHA-256 of its bytes. */
+export const udfParamsSchema = z.strictObject({ sha256: z.string().regex(SHA256_HEX, 'must be the lowercase hex SHA-256 of the bundle (64 characters)') });
+export const udfStoredSchema = z.object({ sha256: z.string(), bytes: count, created: z.boolean() });
 
 export const FINISHED_JOB_STATES: ReadonlySet<JobView['state']> = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -112,6 +118,8 @@ export const workerViewSchema = z.object({
   holds: count,
   /** Milliseconds since its last heartbeat to the Taskman; null before the first. */
   heartbeatAgeMs: ms.nullable(),
+  /** How far its running subtask is, 0..1, when the subtask reports it (a UDF's `ctx.progress`). */
+  progress: z.number().min(0).max(1).nullable().optional(),
 });
 export type WorkerView = z.infer<typeof workerViewSchema>;
 

@@ -17,6 +17,7 @@ import {
   resultsPageSchema,
   type JobView,
   type NodeView,
+  udfStoredSchema,
   type SubmitJob,
 } from '../api/schemas.js';
 import { readToken, resolveHome, resolveJobmanUrl } from '../home.js';
@@ -74,6 +75,7 @@ export type ResultRow = z.infer<typeof resultsPageSchema>['results'][number];
 export type AttemptErrorRow = z.infer<typeof errorsPageSchema>['errors'][number];
 export type CancelAnswer = z.infer<typeof cancelResultSchema>;
 export type Health = z.infer<typeof healthSchema>;
+export type UdfStored = z.infer<typeof udfStoredSchema>;
 
 /** Error codes the client itself raises (the Jobman's own codes come through unchanged). */
 export const ClientErrorCode = {
@@ -281,6 +283,21 @@ export class JobmanClient {
     return this.request('DELETE', `/v1/jobs/${checkId(id)}`, cancelResultSchema, { signal });
   }
 
+  /** True when the Jobman holds UDF bundle `sha256`. */
+  async hasUdf(sha256: string, signal?: AbortSignal): Promise<boolean> {
+    const path = `/v1/udfs/${sha256}`;
+    return this.send('HEAD', path, { signal }, async (res) => {
+      if (res.status === 404) return false;
+      if (!res.ok) throw await this.answerError(res, 'HEAD', path);
+      return true;
+    });
+  }
+
+  /** Uploads UDF bundle bytes under their SHA-256; the Jobman checks the hash. */
+  async uploadUdf(sha256: string, code: Uint8Array, signal?: AbortSignal): Promise<UdfStored> {
+    return this.request('PUT', `/v1/udfs/${sha256}`, udfStoredSchema, { body: code, signal });
+  }
+
   /** The Taskmen the Jobman knows, alive or dead, with their workers and counters. */
   async nodes(signal?: AbortSignal): Promise<NodeView[]> {
     return (await this.request('GET', '/v1/nodes', nodeListSchema, { signal })).nodes;
@@ -289,16 +306,27 @@ export class JobmanClient {
   // --- transport -----------------------------------------------------------------------------------
 
   private async request<S extends z.ZodType>(method: string, path: string, schema: S, opts: { body?: unknown; signal?: AbortSignal | undefined }): Promise<z.output<S>> {
+    return this.send(method, path, opts, async (res) => {
+      if (!res.ok) throw await this.answerError(res, method, path);
+      return this.parseBody(await res.text(), schema, `${method} ${path}`);
+    });
+  }
+
+  /**
+   * One request and the reading of its answer, within the time limit and with transport errors named. A
+   * body of bytes goes as octet-stream, anything else as JSON.
+   */
+  private async send<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal | undefined }, read: (res: Response) => Promise<T>): Promise<T> {
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
+    const bytes = opts.body instanceof Uint8Array;
     try {
       const res = await this.fetch(method, path, {
         signal,
-        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': bytes ? 'application/octet-stream' : 'application/json' },
+        ...(opts.body === undefined ? {} : { body: bytes ? (opts.body as Uint8Array) : JSON.stringify(opts.body) }),
       });
-      if (!res.ok) throw await this.answerError(res, method, path);
-      return this.parseBody(await res.text(), schema, `${method} ${path}`);
+      return await read(res);
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (err instanceof DataboxError) throw err;
@@ -309,7 +337,7 @@ export class JobmanClient {
     }
   }
 
-  private fetch(method: string, path: string, init: { signal: AbortSignal; headers: Record<string, string>; body?: string }): Promise<Response> {
+  private fetch(method: string, path: string, init: { signal: AbortSignal; headers: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
     return fetch(`${this.url}${path}`, { method, signal: init.signal, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, ...(init.body === undefined ? {} : { body: init.body }) });
   }
 

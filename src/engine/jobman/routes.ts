@@ -22,11 +22,15 @@ import {
   pageQuerySchema,
   resultsPageSchema,
   submitJobSchema,
+  udfParamsSchema,
+  udfStoredSchema,
   type HeartbeatReply,
 } from '../api/schemas.js';
 import type { Registration, Registry } from '../registry/index.js';
 import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
-import { resolveTask } from '../tasks/builtins.js';
+import { parseTaskName } from '../tasks/names.js';
+import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
+import { UnknownUdfError, type UdfBundles } from './udfs.js';
 import { toJobView, type JobEvents } from './events.js';
 import type { KillOrder as NodeKill, NodeTable } from './nodes.js';
 import type { Scheduler } from './scheduler.js';
@@ -42,6 +46,7 @@ export interface RouteContext {
   registry: Registry;
   /** The registry entries the Jobman holds for its live Taskmen. */
   taskmen: Map<string, Registration<'taskman'>>;
+  udfs: UdfBundles;
   version: string;
   started: number;
 }
@@ -53,13 +58,15 @@ const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 404: apiErrorSchema, 
 
 /** The client API (`/v1/jobs`, `/v1/nodes`, `/healthz`) and the Taskman link (`/v1/nodes/:name/...`). */
 export function registerRoutes(app: App, ctx: RouteContext): void {
-  const { scheduler, store, nodes, events } = ctx;
+  const { scheduler, store, nodes, events, udfs } = ctx;
 
   app.get('/healthz', { schema: { response: { 200: healthSchema }, security: [] } }, () => ({ ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started }));
 
   app.post('/v1/jobs', { schema: { summary: 'Submit a job', body: submitJobSchema, response: { 201: jobViewSchema, ...errors } } }, async (req, reply) => {
     const b = req.body;
-    resolveTask(b.task); // an unknown task is refused now, not on every worker later
+    // An unknown task or a bundle never uploaded is refused now, not on every worker later.
+    const task = parseTaskName(b.task);
+    if (task.kind === 'udf' && !(await udfs.has(task.sha256))) throw new UnknownUdfError(task.sha256);
     const spec: JobSpec = { task: b.task, inputs: b.count ?? b.inputs! };
     if (b.args !== undefined) spec.args = b.args;
     if (b.priority !== undefined) spec.priority = b.priority;
@@ -68,9 +75,31 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     if (b.retries !== undefined) spec.retries = b.retries;
     if (b.timeoutMs !== undefined) spec.timeoutMs = b.timeoutMs;
     if (b.onFailure !== undefined) spec.onFailure = b.onFailure;
+    if (b.memoryMb !== undefined) spec.memoryMb = b.memoryMb;
     const job = await scheduler.submit(spec);
     nodes.wakeAll();
     return reply.code(201).send(toJobView(job));
+  });
+
+  // UDF bundles: content-addressed, uploaded once by clients, fetched by workers on first use.
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_BUNDLE_BYTES }, (_req, body, done) => done(null, body));
+    const typedScope = scope as unknown as App;
+    typedScope.put(
+      '/v1/udfs/:sha256',
+      { schema: { summary: 'Upload a UDF bundle under its SHA-256 (application/octet-stream)', params: udfParamsSchema, response: { 200: udfStoredSchema, 201: udfStoredSchema, ...errors } } },
+      async (req, reply) => {
+        if (!Buffer.isBuffer(req.body)) {
+          return reply.code(415).send({ statusCode: 415, code: 'ERR_CONTENT_TYPE', error: 'Unsupported Media Type', message: 'A UDF bundle is uploaded as application/octet-stream' });
+        }
+        const created = await udfs.put(req.params.sha256, req.body);
+        return reply.code(created ? 201 : 200).send({ sha256: req.params.sha256, bytes: req.body.length, created });
+      },
+    );
+    typedScope.get('/v1/udfs/:sha256', { schema: { summary: 'Download a UDF bundle', params: udfParamsSchema, response: errors } }, async (req, reply) =>
+      // Bytes, not JSON: the 200 answer has no schema to type it by.
+      reply.type('application/octet-stream').send((await udfs.get(req.params.sha256)) as never),
+    );
   });
 
   app.get('/v1/jobs', { schema: { summary: 'List jobs, newest first', querystring: listJobsQuerySchema, response: { 200: jobListSchema, ...errors } } }, async (req) => {

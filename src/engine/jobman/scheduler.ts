@@ -9,6 +9,7 @@ import {
   type JobRecord,
   type JobSpec,
   type JobStore,
+  type JsonValue,
   type SubtaskId,
 } from '../store/index.js';
 import type { WorkSubtask } from '../worker/protocol.js';
@@ -17,6 +18,12 @@ import { InvalidSchedulerArgumentError, NodeNotUpError, UnknownNodeError } from 
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';
 import type { CancelResult, KillOrder, NodeDownResult, ReportedChange, ReportOutcome, ReportResult, SchedulerStats } from './types.js';
 
+/** What the scheduler keeps of a job with work in memory. */
+type JobInMemory = JobDefinition & Pick<JobRecord, 'inputsListed'>;
+
+/** A subtask going (back) to the deque; `input` is left out where the caller does not have it at hand. */
+type Queued = Pick<ActiveSubtask, 'id' | 'jobId' | 'index' | 'attempt'> & { input?: JsonValue };
+
 /** A queued subtask held in memory: small, and sharing its job's definition. */
 interface Entry {
   id: SubtaskId;
@@ -24,7 +31,9 @@ interface Entry {
   index: number;
   /** The last attempt started; the next dispatch is `attempt + 1`. */
   attempt: number;
-  job: JobDefinition;
+  job: JobInMemory;
+  /** The listed input; undefined for a counted job (its input is its index). */
+  input: JsonValue | undefined;
   /** When it joined the deque (ms since the epoch): the start of its locality wait. */
   queuedAt: number;
 }
@@ -48,7 +57,7 @@ export class Scheduler {
   /** Level one: job → subtask → node; a member held by nobody is queued in memory. */
   private readonly index = new IndexTree<JobId, SubtaskId, string>();
   /** Definitions of jobs with work in memory, shared by their entries. */
-  private readonly jobs = new Map<JobId, JobDefinition>();
+  private readonly jobs = new Map<JobId, JobInMemory>();
   private readonly nodes = new Set<string>();
   /** The `seq` of the last subtask paged from the store; later normal work lies above it. */
   private cursor: number | undefined;
@@ -88,7 +97,7 @@ export class Scheduler {
   async submit(spec: JobSpec): Promise<JobRecord> {
     if (spec.node !== undefined && spec.node !== null && !this.nodes.has(spec.node)) throw new UnknownNodeError(spec.node, [...this.nodes].sort());
     const job = await this.store.createJob(spec);
-    this.jobs.set(job.id, job);
+    this.jobs.set(job.id, inMemory(job));
     if (job.priority) await this.queueJobAtHead(job.id);
     else await this.fill();
     return job;
@@ -174,7 +183,7 @@ export class Scheduler {
       const s = await this.store.getSubtask(id);
       if (s.state !== 'queued') continue;
       this.index.release(id);
-      await this.queueAtHead([{ id, jobId: s.jobId, index: s.index, attempt: s.attempt }]);
+      await this.queueAtHead([{ id, jobId: s.jobId, index: s.index, attempt: s.attempt, input: s.input }]);
     }
     const kill: KillOrder[] = [];
     for (const r of batch.restartedJobs) {
@@ -215,12 +224,12 @@ export class Scheduler {
   async takeBack(node: string, subtasks: readonly { id: string; attempt: number }[]): Promise<number> {
     const mine = subtasks.filter((s) => ID.test(s.id) && this.index.holderOf(Number(s.id)) === node);
     const batch = await this.store.applyBatch(mine.map((s): Change => ({ id: Number(s.id), attempt: s.attempt, to: 'queued' })));
-    const back: Pick<ActiveSubtask, 'id' | 'jobId' | 'index' | 'attempt'>[] = [];
+    const back: Queued[] = [];
     for (const o of batch.outcomes) {
       if (o.status !== 'applied') continue;
       const s = await this.store.getSubtask(o.id);
       this.index.release(o.id);
-      back.push({ id: o.id, jobId: s.jobId, index: s.index, attempt: s.attempt });
+      back.push({ id: o.id, jobId: s.jobId, index: s.index, attempt: s.attempt, input: s.input });
     }
     await this.queueAtHead(back);
     return back.length;
@@ -258,7 +267,8 @@ export class Scheduler {
       for (const q of page) {
         // Head work we queued ourselves shows up here only before the first page set the cursor.
         if (this.index.groupOfMember(q.id) !== undefined) continue;
-        const e: Entry = { id: q.id, jobId: q.jobId, index: q.index, attempt: q.attempt, job: await this.definition(q.jobId), queuedAt: now };
+        const job = await this.definition(q.jobId);
+        const e: Entry = { id: q.id, jobId: q.jobId, index: q.index, attempt: q.attempt, job, input: job.inputsListed ? q.input : undefined, queuedAt: now };
         this.queued.set(e.id, e);
         this.index.add(e.jobId, e.id);
         this.deque.pushTail(e);
@@ -269,10 +279,10 @@ export class Scheduler {
 
   /** Puts a priority or restarted job's queued subtasks at the head, in input order, moving any already in memory. */
   private async queueJobAtHead(jobId: JobId): Promise<void> {
-    const all: Pick<Entry, 'id' | 'jobId' | 'index' | 'attempt'>[] = [];
+    const all: Queued[] = [];
     for (let fromIndex = 0; ; ) {
       const page = await this.store.listSubtasks(jobId, { state: 'queued', fromIndex, limit: MAX_PAGE });
-      for (const s of page) all.push({ id: s.id, jobId, index: s.index, attempt: s.attempt });
+      for (const s of page) all.push({ id: s.id, jobId, index: s.index, attempt: s.attempt, input: s.input });
       if (page.length < MAX_PAGE) break;
       fromIndex = page[page.length - 1]!.index + 1;
     }
@@ -280,11 +290,14 @@ export class Scheduler {
   }
 
   /** Puts subtasks at the deque head in the order given (the first comes out first). */
-  private async queueAtHead(subtasks: readonly Pick<ActiveSubtask, 'id' | 'jobId' | 'index' | 'attempt'>[]): Promise<void> {
+  private async queueAtHead(subtasks: readonly Queued[]): Promise<void> {
     const now = this.options.now();
     const entries: Entry[] = [];
     for (const s of subtasks) {
-      const e: Entry = { id: s.id, jobId: s.jobId, index: s.index, attempt: s.attempt, job: await this.definition(s.jobId), queuedAt: now };
+      const job = await this.definition(s.jobId);
+      // A requeue from a dead node knows the subtask but not its input: read it once, here.
+      const input = !job.inputsListed ? undefined : 'input' in s ? s.input : (await this.store.getSubtask(s.id)).input;
+      const e: Entry = { id: s.id, jobId: s.jobId, index: s.index, attempt: s.attempt, job, input, queuedAt: now };
       this.index.add(e.jobId, e.id);
       this.index.release(e.id);
       this.queued.set(e.id, e);
@@ -307,21 +320,27 @@ export class Scheduler {
     for (const e of live) this.deque.pushTail(e);
   }
 
-  private async definition(jobId: JobId): Promise<JobDefinition> {
+  private async definition(jobId: JobId): Promise<JobInMemory> {
     let def = this.jobs.get(jobId);
     if (def === undefined) {
-      const job = await this.store.getJob(jobId);
-      def = { task: job.task, args: job.args, priority: job.priority, node: job.node, preferNodes: job.preferNodes, retries: job.retries, timeoutMs: job.timeoutMs, onFailure: job.onFailure };
+      def = inMemory(await this.store.getJob(jobId));
       this.jobs.set(jobId, def);
     }
     return def;
   }
 }
 
+function inMemory(job: JobRecord): JobInMemory {
+  const { task, args, priority, node, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed } = job;
+  return { task, args, priority, node, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed };
+}
+
 function toWork(e: Entry): WorkSubtask {
   const work: WorkSubtask = { id: String(e.id), jobId: String(e.jobId), index: e.index, attempt: e.attempt + 1, task: e.job.task };
-  if (typeof e.job.args === 'number') work.arg = e.job.args;
+  if (e.job.args !== null) work.args = e.job.args;
+  if (e.input !== undefined) work.input = e.input;
   if (e.job.timeoutMs !== null) work.timeoutMs = e.job.timeoutMs;
+  if (e.job.memoryMb !== null) work.memoryMb = e.job.memoryMb;
   if (e.job.priority) work.priority = true;
   return work;
 }

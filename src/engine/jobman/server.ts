@@ -15,6 +15,7 @@ import { JobEvents } from './events.js';
 import { registerMetrics } from './metrics.js';
 import { NodeTable } from './nodes.js';
 import { registerRoutes } from './routes.js';
+import { UdfBundles } from './udfs.js';
 import { Scheduler } from './scheduler.js';
 
 export const VERSION = '0.1.0';
@@ -120,7 +121,8 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
 
     const started = Date.now();
     const typed = app.withTypeProvider<ZodTypeProvider>();
-    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, version: VERSION, started });
+    const udfs = await UdfBundles.open(home);
+    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, version: VERSION, started });
     registerMetrics(typed, { scheduler, store, nodes });
     typed.get('/openapi.json', { schema: { hide: true } }, () => app!.swagger());
 
@@ -187,6 +189,8 @@ const STATUS: Record<string, number> = {
   ERR_STORE_VALUE: 400,
   ERR_UNKNOWN_NODE: 400,
   ERR_UNKNOWN_TASK: 400,
+  ERR_UDF_UNKNOWN: 404,
+  ERR_UDF_HASH: 400,
   ERR_SCHEDULER_ARGUMENT: 400,
   ERR_JOB_CANCELLED: 409,
   ERR_NODE_CONFLICT: 409,

@@ -7,6 +7,9 @@ import { FAILURE_POLICIES, type JobDefinition, type JobSpec, type JsonValue } fr
 export const MAX_INPUTS = 100_000_000;
 /** Most retries a job may ask for. */
 export const MAX_RETRIES = 100;
+/** Bounds of a job's `memoryMb`: below 64 MiB a Node.js worker cannot even start. */
+export const MIN_MEMORY_MB = 64;
+export const MAX_MEMORY_MB = 1_048_576;
 
 const name = (what: string) => z.string(`must be ${what}`).min(1, `must be ${what}`).max(256, `must be ${what} of at most 256 characters`);
 
@@ -34,6 +37,13 @@ const specSchema = z.strictObject(
       .number('must be a positive integer number of milliseconds, or null')
       .int('must be a positive integer number of milliseconds, or null')
       .positive('must be a positive integer number of milliseconds, or null')
+      .nullable()
+      .default(null),
+    memoryMb: z
+      .number('must be a whole number of MiB from 64 to 1048576, or null')
+      .int('must be a whole number of MiB from 64 to 1048576, or null')
+      .min(MIN_MEMORY_MB, 'must be a whole number of MiB from 64 to 1048576, or null')
+      .max(MAX_MEMORY_MB, 'must be a whole number of MiB from 64 to 1048576, or null')
       .nullable()
       .default(null),
     onFailure: z.enum(FAILURE_POLICIES, `must be one of ${FAILURE_POLICIES.join(', ')}`).default('retry-subtask'),
@@ -69,6 +79,7 @@ export function resolveJobSpec(spec: JobSpec): ResolvedJobSpec {
       preferNodes: s.preferNodes,
       retries: s.retries,
       timeoutMs: s.timeoutMs,
+      memoryMb: s.memoryMb,
       onFailure: s.onFailure,
     },
     inputs: s.inputs,

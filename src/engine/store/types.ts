@@ -39,6 +39,11 @@ export interface JobSpec {
   retries?: number;
   /** Kill a subtask that runs longer than this many milliseconds. @defaultValue null: no limit */
   timeoutMs?: number | null;
+  /**
+   * Memory limit of the worker process running a subtask, in MiB: its resident memory, and the V8 heap of
+   * the thread that runs an RS-UDF. @defaultValue null: no limit
+   */
+  memoryMb?: number | null;
   /** @defaultValue 'retry-subtask' */
   onFailure?: FailurePolicy;
 }
@@ -52,6 +57,7 @@ export interface JobDefinition {
   preferNodes: string[];
   retries: number;
   timeoutMs: number | null;
+  memoryMb: number | null;
   onFailure: FailurePolicy;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 
 import { DataboxError, messageOf } from '../../errors.js';
 import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, type HeartbeatReply, type WorkerView } from '../api/schemas.js';
@@ -21,6 +22,8 @@ export interface TaskmanOptions {
   workers?: number;
   /** How many batches per worker to keep on the deque beyond what the workers hold. @defaultValue 2 */
   prefetch?: number;
+  /** Where workers cache UDF bundles. @defaultValue ~/.databox/cache */
+  cacheDir?: string;
   /** Where to say what happens (joins, drops, lost connection); nothing when undefined. */
   log?: (line: string) => void;
   /** Gives up joining when aborted (a Ctrl-C while the Jobman is not there yet). */
@@ -85,7 +88,16 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     const t = new Taskman(options);
     await t.join();
     options.signal?.throwIfAborted();
-    t.supervisor = new WorkerSupervisor(t.deque, { workers: t.workers, heartbeatMs: t.heartbeatMs });
+    t.supervisor = new WorkerSupervisor(t.deque, {
+      workers: t.workers,
+      heartbeatMs: t.heartbeatMs,
+      env: {
+        DATABOX_NODE: t.node,
+        DATABOX_JOBMAN: options.jobman,
+        DATABOX_TOKEN: options.token,
+        DATABOX_CACHE_DIR: options.cacheDir ?? join(homedir(), '.databox', 'cache'),
+      },
+    });
     t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));
     t.supervisor.on('result', (s, outcome) => t.change(resultChange(s, outcome)));
     t.supervisor.on('returned', (lost, reason) => {
@@ -106,7 +118,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
 
   /** The workers and what they hold, for status. */
   workerViews(): WorkerView[] {
-    return this.supervisor.workers().map((w) => ({ slot: w.slot, pid: w.pid ?? null, state: w.state, holds: w.holds.length, heartbeatAgeMs: w.heartbeatAgeMs < 0 ? null : w.heartbeatAgeMs }));
+    return this.supervisor.workers().map((w) => ({ slot: w.slot, pid: w.pid ?? null, state: w.state, holds: w.holds.length, heartbeatAgeMs: w.heartbeatAgeMs < 0 ? null : w.heartbeatAgeMs, progress: w.progress }));
   }
 
   /**
@@ -298,6 +310,7 @@ function resultChange(s: WorkSubtask, outcome: Outcome): ReportedChange {
     return { id: s.id, attempt: s.attempt, to: 'succeeded', result: json.value as ReportedChange['result'] };
   }
   const error: NonNullable<ReportedChange['error']> = { message: outcome.error.message };
+  if (outcome.error.code !== undefined) error.code = outcome.error.code;
   if (outcome.error.stack !== undefined) error.stack = outcome.error.stack;
   return { id: s.id, attempt: s.attempt, to: 'failed', error };
 }

@@ -15,10 +15,12 @@ export interface SupervisorOptions {
   missedHeartbeats?: number;
   /** How long a new worker may take to start before it is declared dead. @defaultValue 15000 */
   startupMs?: number;
+  /** More environment for the workers (the node's name, the Jobman, the UDF cache). */
+  env?: Record<string, string>;
 }
 
 /** How a subtask ended on a worker. */
-export type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; stack?: string } };
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; code?: string; stack?: string } };
 
 export interface WorkerInfo {
   /** Stable slot number, 0..workers-1; a replacement takes its predecessor's slot. */
@@ -29,6 +31,8 @@ export interface WorkerInfo {
   holds: string[];
   /** Milliseconds since its last heartbeat. */
   heartbeatAgeMs: number;
+  /** How far its running subtask is, 0..1, when the subtask says (`ctx.progress` of a UDF). */
+  progress: number | null;
 }
 
 interface Slot {
@@ -40,6 +44,8 @@ interface Slot {
   batch: number;
   lastBeat: number;
   spawnedAt: number;
+  /** The last `progress` of the subtask it runs: [subtask id, fraction]. */
+  progress: [string, number] | undefined;
   timers: Map<string, NodeJS.Timeout>;
 }
 
@@ -63,6 +69,7 @@ export class WorkerSupervisor extends EventEmitter<{
   private readonly heartbeatMs: number;
   private readonly missed: number;
   private readonly startupMs: number;
+  private readonly env: Record<string, string>;
   private readonly watchdog: NodeJS.Timeout;
   private stopping = false;
 
@@ -77,6 +84,7 @@ export class WorkerSupervisor extends EventEmitter<{
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.missed = options.missedHeartbeats ?? 3;
     this.startupMs = options.startupMs ?? 15_000;
+    this.env = options.env ?? {};
     this.slots = Array.from({ length: options.workers }, () => undefined);
     for (let i = 0; i < options.workers; i++) this.spawn(i);
     this.watchdog = setInterval(() => this.checkHeartbeats(), this.heartbeatMs);
@@ -150,6 +158,7 @@ export class WorkerSupervisor extends EventEmitter<{
         state: s === undefined || s.lastBeat === 0 ? 'starting' : holds.length > 0 ? 'busy' : 'idle',
         holds,
         heartbeatAgeMs: s && s.lastBeat > 0 ? now - s.lastBeat : -1,
+        progress: s?.progress !== undefined && holds.includes(s.progress[0]) ? s.progress[1] : null,
       };
     });
   }
@@ -174,11 +183,11 @@ export class WorkerSupervisor extends EventEmitter<{
     const file = new URL(fromSource ? '../worker/main.ts' : '../worker/main.js', import.meta.url);
     const child = fork(file, [], {
       execArgv: fromSource ? ['--import', 'tsx'] : [],
-      env: { ...process.env, DATABOX_HEARTBEAT_MS: String(this.heartbeatMs) },
+      env: { ...process.env, ...this.env, DATABOX_HEARTBEAT_MS: String(this.heartbeatMs) },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const slot: Slot = { slot: slotNo, child, wants: 0, batch: 1, lastBeat: 0, spawnedAt: Date.now(), timers: new Map() };
+    const slot: Slot = { slot: slotNo, child, wants: 0, batch: 1, lastBeat: 0, spawnedAt: Date.now(), timers: new Map(), progress: undefined };
     this.slots[slotNo] = slot;
     child.on('message', (raw) => this.onMessage(slot, raw));
     child.on('exit', (code, signal) => this.onExit(slot, code, signal));
@@ -200,6 +209,8 @@ export class WorkerSupervisor extends EventEmitter<{
       slot.wants = msg.want;
       slot.batch = msg.want;
       this.serve(slot);
+    } else if (msg.t === 'progress') {
+      if (this.index.holderOf(msg.id) === slot.slot) slot.progress = [msg.id, msg.fraction];
     } else if (msg.t === 'done') {
       for (const r of msg.results) {
         const subtask = this.held.get(r.id);

@@ -1,4 +1,5 @@
-import { DataboxError } from '../../errors.js';
+import { RASTER_TASKS } from '../../algebra/ndvi-tasks.js';
+import type { BuiltinName } from './names.js';
 
 /** What a task sees of the subtask it runs. */
 export interface TaskContext {
@@ -6,8 +7,10 @@ export interface TaskContext {
   index: number;
   /** 1 for the first attempt. */
   attempt: number;
-  /** The job's `--arg`, when given. */
-  arg: number | undefined;
+  /** The job's args (`--arg` of `databox run`), when given. */
+  args: unknown;
+  /** The subtask's input: the listed one, or the index for a counted job. */
+  input: unknown;
   /** Aborted when the subtask is cancelled or the worker is stopping. */
   signal: AbortSignal;
 }
@@ -19,9 +22,9 @@ export type Task = (ctx: TaskContext) => unknown;
  * `noop` returns its input index; `sleep` waits `arg` ms; `fail` throws on the first `arg` attempts,
  * then succeeds; `crash` ends its worker process on the first attempt, then succeeds.
  */
-export const BUILTINS: Readonly<Record<string, Task>> = {
+export const BUILTINS: Readonly<Record<BuiltinName, Task>> = {
   noop: ({ index }) => index,
-  sleep: ({ index, arg, signal }) =>
+  sleep: ({ index, args, signal }) =>
     new Promise((resolve, reject) => {
       const onAbort = (): void => {
         clearTimeout(timer);
@@ -30,28 +33,20 @@ export const BUILTINS: Readonly<Record<string, Task>> = {
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve(index);
-      }, arg ?? 0);
+      }, numberArg(args, 0));
       signal.addEventListener('abort', onAbort, { once: true });
     }),
-  fail: ({ index, attempt, arg }) => {
-    if (attempt <= (arg ?? 1)) throw new Error(`builtin:fail failing attempt ${attempt} of input ${index} on purpose`);
+  fail: ({ index, attempt, args }) => {
+    if (attempt <= numberArg(args, 1)) throw new Error(`builtin:fail failing attempt ${attempt} of input ${index} on purpose`);
     return index;
   },
   crash: ({ index, attempt }) => {
     if (attempt === 1) process.exit(70);
     return index;
   },
+  ...RASTER_TASKS,
 };
 
-export class UnknownTaskError extends DataboxError {
-  constructor(task: string) {
-    super('ERR_UNKNOWN_TASK', `Unknown task "${task}"; built-in tasks are ${Object.keys(BUILTINS).map((n) => `builtin:${n}`).join(', ')}`);
-  }
-}
-
-/** The task a name like `builtin:noop` stands for. */
-export function resolveTask(name: string): Task {
-  const builtin = name.startsWith('builtin:') ? BUILTINS[name.slice('builtin:'.length)] : undefined;
-  if (builtin === undefined) throw new UnknownTaskError(name);
-  return builtin;
+function numberArg(args: unknown, fallback: number): number {
+  return typeof args === 'number' ? args : fallback;
 }

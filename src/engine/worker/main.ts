@@ -1,6 +1,8 @@
-import { messageOf } from '../../errors.js';
-import { resolveTask } from '../tasks/builtins.js';
+import { DataboxError, messageOf } from '../../errors.js';
+import { BUILTINS } from '../tasks/builtins.js';
+import { parseTaskName } from '../tasks/names.js';
 import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from './protocol.js';
+import { UdfRunner } from './udf-runner.js';
 
 /**
  * A worker process: pulls subtasks from its Taskman over IPC, runs them one at a time, reports their
@@ -10,6 +12,9 @@ import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker,
  * (up to MAX_PULL) each time a whole batch ran in under SHORT_MS per subtask. Results of one batch go
  * back in one message, flushed at least every FLUSH_MS. So a no-op costs a fraction of a message, and a
  * long subtask never waits in a worker behind another one.
+ *
+ * Built-in tasks run on this thread. RS-UDFs run in a thread of their own (see UdfRunner), so user code
+ * that computes without yielding never stops this thread's heartbeats.
  */
 const heartbeatMs = Number(process.env.DATABOX_HEARTBEAT_MS ?? 1000);
 const send = (msg: FromWorker): void => {
@@ -27,6 +32,17 @@ const queue: WorkSubtask[] = [];
 let running: string | null = null;
 let want = 1;
 const stop = new AbortController();
+const PROGRESS_MS = 200;
+let progressAt = 0;
+const udfs = new UdfRunner({
+  progress: (id, fraction) => {
+    const now = performance.now();
+    if (now - progressAt < PROGRESS_MS && fraction < 1) return;
+    progressAt = now;
+    send({ t: 'progress', id, fraction });
+  },
+  log: (id, level, message) => process.stderr.write(`databox worker ${process.pid} subtask ${id} ${level}: ${message}\n`),
+});
 
 setInterval(() => send({ t: 'heartbeat', running }), heartbeatMs).unref();
 
@@ -39,6 +55,7 @@ process.on('message', (raw) => {
   const msg = parsed.data;
   if (msg.t === 'shutdown') {
     stop.abort(new Error('worker shutting down'));
+    void udfs.close();
     process.disconnect();
     return;
   }
@@ -47,6 +64,26 @@ process.on('message', (raw) => {
 });
 // The Taskman went away: nothing left to work for.
 process.on('disconnect', () => process.exit(0));
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: Done['error'] & object; fatal?: true };
+
+async function runOne(s: WorkSubtask, signal: AbortSignal): Promise<Outcome> {
+  try {
+    const task = parseTaskName(s.task);
+    if (task.kind === 'udf') return await udfs.run(s, task.sha256, phaseOf(s.args), signal);
+    const value = await BUILTINS[task.name]({ index: s.index, attempt: s.attempt, args: s.args, input: s.input ?? s.index, signal });
+    return { ok: true, value };
+  } catch (err) {
+    const stack = err instanceof Error ? err.stack : undefined;
+    const code = err instanceof DataboxError ? err.code : undefined;
+    return { ok: false, error: { message: messageOf(err), ...(code ? { code } : {}), ...(stack ? { stack } : {}) } };
+  }
+}
+
+/** A UDF job's args say which phase its subtasks run: `{ "phase": "reduce" }` folds partial results. */
+function phaseOf(args: unknown): 'map' | 'reduce' {
+  return typeof args === 'object' && args !== null && (args as Record<string, unknown>).phase === 'reduce' ? 'reduce' : 'map';
+}
 
 async function drain(): Promise<void> {
   const started = performance.now();
@@ -59,14 +96,18 @@ async function drain(): Promise<void> {
     const own = new AbortController();
     const relay = (): void => own.abort(stop.signal.reason);
     stop.signal.addEventListener('abort', relay, { once: true });
+    let fatal = false;
     try {
-      const value = await resolveTask(s.task)({ index: s.index, attempt: s.attempt, arg: s.arg, signal: own.signal });
-      results.push({ id: s.id, attempt: s.attempt, ok: true, value });
-    } catch (err) {
-      const stack = err instanceof Error ? err.stack : undefined;
-      results.push({ id: s.id, attempt: s.attempt, ok: false, error: { message: messageOf(err), ...(stack ? { stack } : {}) } });
+      const outcome = await runOne(s, own.signal);
+      fatal = !outcome.ok && outcome.fatal === true;
+      results.push({ id: s.id, attempt: s.attempt, ...(outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error }) });
     } finally {
       stop.signal.removeEventListener('abort', relay);
+    }
+    if (fatal) {
+      // The UDF ended its process: say so, then go, and the Taskman starts a fresh worker.
+      process.send?.(fromWorkerSchema.parse({ t: 'done', results }), () => process.exit(70));
+      return;
     }
     running = null;
     ran++;

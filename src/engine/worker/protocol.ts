@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { jsonSchema } from '../api/json.js';
+
 /**
  * Messages between a Taskman and its worker processes (Node IPC, one process per worker). Both sides
  * parse what they receive with these schemas, so a confused or hostile peer gets a clear error, not a crash.
@@ -15,9 +17,14 @@ export const subtaskSchema = z.object({
   attempt: z.number().int().positive(),
   /** Task name, e.g. `builtin:noop`. */
   task: z.string().min(1),
-  arg: z.number().optional(),
+  /** The job's args; absent when null. */
+  args: jsonSchema.optional(),
+  /** The subtask's input, for jobs submitted with a list of inputs; a counted job's input is its index. */
+  input: jsonSchema.optional(),
   /** Kill the subtask after this long; none when absent. */
   timeoutMs: z.number().int().positive().optional(),
+  /** Memory limit of the worker process that runs it, in MiB; none when absent. */
+  memoryMb: z.number().int().positive().optional(),
   /** Priority work goes to the head of the Taskman's deque. */
   priority: z.boolean().optional(),
 });
@@ -38,7 +45,7 @@ const doneSchema = z.object({
   attempt: z.number().int().positive(),
   ok: z.boolean(),
   value: z.unknown().optional(),
-  error: z.object({ message: z.string(), stack: z.string().optional() }).optional(),
+  error: z.object({ message: z.string(), code: z.string().optional(), stack: z.string().optional() }).optional(),
 });
 export type Done = z.infer<typeof doneSchema>;
 
@@ -49,6 +56,8 @@ export const fromWorkerSchema = z.discriminatedUnion('t', [
    * short (see `main.ts`), so the cost of a message is shared by many of them.
    */
   z.object({ t: z.literal('pull'), want: z.number().int().positive().max(MAX_PULL) }),
+  /** How far the running subtask is, 0..1, as its UDF says (`ctx.progress`). */
+  z.object({ t: z.literal('progress'), id: z.string(), fraction: z.number().min(0).max(1) }),
   /** Alive; `running` is the subtask in progress. */
   z.object({ t: z.literal('heartbeat'), running: z.string().nullable() }),
   /** Subtasks ended, in the order they ran: `value` when one succeeded, `error` when it threw. */

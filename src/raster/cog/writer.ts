@@ -3,18 +3,17 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSink, type ByteSink } from '../../storage/index.js';
-import type { BlockLayout } from '../codecs/index.js';
 import type { CodecRunner } from '../pool/codec-runner.js';
 import { sharedCodecs } from '../pool/shared.js';
 import { geoKeysForEpsg, type GeoKeyTagValues } from '../crs/index.js';
 import { GT_RASTER_TYPE_KEY, RASTER_PIXEL_IS_AREA } from '../georef.js';
-import { allocate, bytesOf, dtypeInfo, storedNodata, type TypedArray } from '../dtype.js';
-import { Compression, FieldType, Tag } from '../tiff/tags.js';
+import { dtypeInfo, type TypedArray } from '../dtype.js';
+import { FieldType, Tag } from '../tiff/tags.js';
 import { encodeIfd, ifdByteSize, type IfdEntry } from './ifd-encoder.js';
 import { CogWriteError } from './errors.js';
 import { GHOST, planCogFile, type FilePlan } from './layout.js';
-import { levelSizes, resolveCogOptions, type CogOptions, type ResolvedCogOptions } from './options.js';
-import { downsampleInto } from './overview.js';
+import { resolveCogOptions, type CogOptions, type ResolvedCogOptions } from './options.js';
+import { COMPRESSION_TAG, TilePyramid, type EncodedTile, type TileLevel } from './pyramid.js';
 
 /**
  * A Cloud Optimized GeoTIFF writer, written by hand because no maintained JavaScript library writes tiled,
@@ -22,30 +21,14 @@ import { downsampleInto } from './overview.js';
  *
  * Tiles arrive in any order, are compressed as they arrive and spooled to a temporary file, so memory holds
  * only the tiles in flight and, per overview level, the parent tiles still waiting for children. Overviews
- * are built on the way by halving each finished tile into its parent. `finish()` then writes GDAL's COG
- * layout: header, GDAL's structural-metadata ghost area, every IFD with its tile index, and the tile data
- * from the smallest overview to full resolution, each tile framed by a size leader and a repeated trailer.
+ * are built on the way by halving each finished tile into its parent (see pyramid.ts, shared with the part
+ * writer of parts.ts, whose compressed tiles `writeEncodedTiles` copies in unchanged). `finish()` then
+ * writes GDAL's COG layout: header, GDAL's structural-metadata ghost area, every IFD with its tile index,
+ * and the tile data from the smallest overview to full resolution, each tile framed by a size leader and a
+ * repeated trailer.
  */
 
-const COMPRESSION_TAG = { deflate: Compression.Deflate, lzw: Compression.Lzw, zstd: Compression.Zstd, none: Compression.None };
 const SINK_CHUNK = 4 * 1024 * 1024;
-
-
-interface Level {
-  width: number;
-  height: number;
-  across: number;
-  down: number;
-  /** Spool offset and compressed length of every tile, row-major; -1 until written. */
-  spoolOffset: Float64Array;
-  byteCount: Float64Array;
-}
-
-interface PendingParent {
-  pixels: TypedArray;
-  received: number;
-  expected: number;
-}
 
 /** What `finish()` reports. */
 export interface CogWriteResult {
@@ -59,16 +42,9 @@ export interface CogWriteResult {
 
 export class CogWriter {
   readonly options: ResolvedCogOptions;
-  readonly levels: Level[];
-  /** Nodata as the pixels hold it (see storedNodata); null when no pixel can be nodata. */
-  private readonly nodata: number | null;
-  /** TIFF Predictor: 2 for integers and 3 for floats when asked for, else 1. */
-  private readonly predictor: 1 | 2 | 3;
-  private readonly pending: Map<string, PendingParent>[];
+  readonly levels: readonly TileLevel[];
+  private readonly tiles: TilePyramid;
   private spoolSize = 0;
-  private inFlight = new Set<Promise<void>>();
-  private failed: unknown = undefined;
-  private closed = false;
 
   private constructor(
     readonly url: string,
@@ -76,25 +52,11 @@ export class CogWriter {
     private readonly spool: FileHandle,
     private readonly spoolPath: string,
     private readonly sink: ByteSink,
-    private readonly codecs: CodecRunner,
+    codecs: CodecRunner,
   ) {
     this.options = options;
-    this.nodata = storedNodata(options.dtype, options.nodata);
-    this.predictor = options.predictor ? (dtypeInfo(options.dtype).float ? 3 : 2) : 1;
-    const b = options.blockSize;
-    this.levels = levelSizes(options.width, options.height, options.overviews).map(([width, height]) => {
-      const across = Math.ceil(width / b);
-      const down = Math.ceil(height / b);
-      return {
-        width,
-        height,
-        across,
-        down,
-        spoolOffset: new Float64Array(across * down).fill(-1),
-        byteCount: new Float64Array(across * down),
-      };
-    });
-    this.pending = this.levels.map(() => new Map());
+    this.tiles = new TilePyramid(options, url, (encoded) => this.spoolWrite(encoded), codecs);
+    this.levels = this.tiles.levels;
   }
 
   /** Validates the options and opens the temporary spool; nothing is written at `url` before `finish()`. */
@@ -135,100 +97,26 @@ export class CogWriter {
    * come in any order and several at once; each must come exactly once. The writer takes `pixels`: with a
    * codec pool its buffer moves to another thread, so do not use it afterwards.
    */
-  async writeTile(col: number, row: number, pixels: TypedArray): Promise<void> {
-    const o = this.options;
-    const level = this.levels[0]!;
-    if (this.closed) throw new CogWriteError(`writeTile after finish() or abort() on ${this.url}`);
-    if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= level.across || row >= level.down) {
-      throw new CogWriteError(`Tile ${col},${row} is outside the ${level.across}×${level.down} tile grid of ${this.url}`);
-    }
-    const samples = o.blockSize * o.blockSize * o.bands;
-    if (pixels.length !== samples) {
-      throw new CogWriteError(`Tile ${col},${row} has ${pixels.length} samples; a ${o.blockSize}×${o.blockSize}×${o.bands} tile needs ${samples}`);
-    }
-    if (level.spoolOffset[row * level.across + col] !== -1) {
-      throw new CogWriteError(`Tile ${col},${row} of ${this.url} was written twice`);
-    }
-    level.spoolOffset[row * level.across + col] = -2;
-    const task = this.addTile(0, col, row, pixels);
-    this.inFlight.add(task);
-    try {
-      await task;
-    } catch (err) {
-      this.failed ??= err;
-      throw err;
-    } finally {
-      this.inFlight.delete(task);
-    }
+  writeTile(col: number, row: number, pixels: TypedArray): Promise<void> {
+    return this.tiles.writeTile(col, row, pixels);
   }
 
-  private async addTile(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
-    const feed = levelIndex + 1 < this.levels.length ? this.feedParent(levelIndex, col, row, pixels) : undefined;
-    await Promise.all([this.spoolTile(levelIndex, col, row, pixels), feed]);
+  /**
+   * Adds tiles of any level that another writer compressed with these same options (a part: see
+   * `addPart` in parts.ts), copied into the file unchanged. All are claimed at once, so a tile outside
+   * the grid or already written fails before `fetch` runs; `fetch` then hands over each tile's bytes by
+   * its index in `tiles`. A tile marked `feedsParent` is decoded and halved into its parent, so the
+   * overviews above it are built here as if this writer had made it. `from` names the source in errors.
+   */
+  writeEncodedTiles(
+    tiles: readonly EncodedTile[],
+    fetch: (deliver: (index: number, bytes: Uint8Array) => void) => Promise<void>,
+    from: string,
+  ): Promise<void> {
+    return this.tiles.writeEncodedTiles(tiles, fetch, from);
   }
 
-  private async feedParent(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
-    const o = this.options;
-    const b = o.blockSize;
-    const child = this.levels[levelIndex]!;
-    const parentLevel = this.levels[levelIndex + 1]!;
-    const pc = col >> 1;
-    const pr = row >> 1;
-    const key = `${pc},${pr}`;
-    const map = this.pending[levelIndex + 1]!;
-    let parent = map.get(key);
-    if (parent === undefined) {
-      const cols = Math.min(2, child.across - 2 * pc);
-      const rows = Math.min(2, child.down - 2 * pr);
-      const buffer = allocate(o.dtype, b * b * o.bands);
-      if (this.nodata !== null) buffer.fill(this.nodata);
-      parent = { pixels: buffer, received: 0, expected: cols * rows };
-      map.set(key, parent);
-    }
-    const validW = Math.min(b, child.width - col * b);
-    const validH = Math.min(b, child.height - row * b);
-    downsampleInto(
-      pixels,
-      parent.pixels,
-      b,
-      o.bands,
-      validW,
-      validH,
-      (col & 1) * (b / 2),
-      (row & 1) * (b / 2),
-      o.overviews,
-      this.nodata,
-      !dtypeInfo(o.dtype).float,
-    );
-    parent.received++;
-    if (parent.received === parent.expected) {
-      map.delete(key);
-      parentLevel.spoolOffset[pr * parentLevel.across + pc] = -2;
-      await this.addTile(levelIndex + 1, pc, pr, parent.pixels);
-    }
-  }
-
-  private layout(col: number, row: number, levelIndex: number): BlockLayout & { level: number } {
-    const o = this.options;
-    const info = dtypeInfo(o.dtype);
-    return {
-      compression: COMPRESSION_TAG[o.compression],
-      predictor: this.predictor,
-      width: o.blockSize,
-      height: o.blockSize,
-      samplesPerPixel: o.bands,
-      bytesPerSample: info.bytes,
-      sampleFormat: info.sampleFormat,
-      littleEndian: true,
-      level: o.level,
-      where: `${this.url}: tile ${col},${row} of level ${levelIndex}`,
-    };
-  }
-
-  private async spoolTile(levelIndex: number, col: number, row: number, pixels: TypedArray): Promise<void> {
-    // The overview parent has already taken what it needs from these pixels (feedParent runs first and
-    // synchronously), so the encoder may take the buffer.
-    const encoded = await this.codecs.encode(bytesOf(pixels), this.layout(col, row, levelIndex), { transfer: true });
+  private async spoolWrite(encoded: Uint8Array): Promise<number> {
     // Reserve the spool range synchronously so concurrent tiles never overlap.
     const at = this.spoolSize;
     this.spoolSize += encoded.byteLength;
@@ -236,25 +124,15 @@ export class CogWriter {
     if (bytesWritten !== encoded.byteLength) {
       throw new CogWriteError(`Short write to the tile spool ${this.spoolPath} (${bytesWritten} of ${encoded.byteLength} bytes); is the disk full?`);
     }
-    const level = this.levels[levelIndex]!;
-    level.spoolOffset[row * level.across + col] = at;
-    level.byteCount[row * level.across + col] = encoded.byteLength;
+    return at;
   }
 
   /** Waits for every tile, then writes the COG to its URL. */
   async finish(): Promise<CogWriteResult> {
-    if (this.closed) throw new CogWriteError(`finish() called twice on ${this.url}`);
-    this.closed = true;
+    if (this.tiles.closed) throw new CogWriteError(`finish() called twice on ${this.url}`);
     try {
-      await Promise.allSettled([...this.inFlight]);
-      if (this.failed !== undefined) throw this.failed;
-      this.levels.forEach((level, li) => {
-        const missing = level.spoolOffset.findIndex((v) => v < 0);
-        if (missing >= 0) {
-          const what = li === 0 ? 'was never written' : 'is incomplete (a child tile was never written)';
-          throw new CogWriteError(`Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${li} ${what} in ${this.url}`);
-        }
-      });
+      await this.tiles.settle();
+      this.tiles.checkComplete();
       const plan = planCogFile(
         this.levels,
         (li, bigTiff) => ifdByteSize(this.entries(li, bigTiff, new Float64Array(this.levels[li]!.byteCount.length)), bigTiff),
@@ -279,8 +157,7 @@ export class CogWriter {
 
   /** Discards everything; nothing is left at the URL or in the temporary directory. */
   async abort(): Promise<void> {
-    this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.tiles.settle().catch(() => undefined);
     await this.sink.abort().catch(() => undefined);
     await this.cleanup();
   }
@@ -311,7 +188,8 @@ export class CogWriter {
       { tag: Tag.SampleFormat, type: FieldType.SHORT, values: new Array(spp).fill(info.sampleFormat) },
     ];
     if (levelIndex > 0) e.push({ tag: Tag.NewSubfileType, type: FieldType.LONG, values: [1] });
-    if (this.predictor !== 1) e.push({ tag: Tag.Predictor, type: FieldType.SHORT, values: [this.predictor] });
+    const predictor = this.tiles.predictor;
+    if (predictor !== 1) e.push({ tag: Tag.Predictor, type: FieldType.SHORT, values: [predictor] });
     if (spp > 1 && !rgb) e.push({ tag: Tag.ExtraSamples, type: FieldType.SHORT, values: new Array(spp - 1).fill(0) });
     if (o.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: formatNodata(o.nodata) });
     if (levelIndex === 0) e.push(...this.georefEntries());
@@ -369,7 +247,7 @@ export class CogWriter {
         const tile = new Uint8Array(n + 8);
         const view = new DataView(tile.buffer);
         view.setUint32(0, n, true);
-        const { bytesRead } = await this.spool.read(tile, 4, n, level.spoolOffset[t]!);
+        const { bytesRead } = await this.spool.read(tile, 4, n, level.offset[t]!);
         if (bytesRead !== n) throw new CogWriteError(`Short read from the tile spool ${this.spoolPath} at tile ${t} of level ${li}`);
         // The trailer repeats the tile's last 4 bytes so a reader can detect a tile cut short.
         tile.copyWithin(n + 4, n, n + 4);
@@ -397,7 +275,7 @@ function asPixelIsArea(keys: GeoKeyTagValues): GeoKeyTagValues {
 }
 
 /** GDAL_NODATA text, as GDAL writes it. */
-function formatNodata(value: number): string {
+export function formatNodata(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (value === Number.POSITIVE_INFINITY) return 'inf';
   if (value === Number.NEGATIVE_INFINITY) return '-inf';

@@ -48,7 +48,7 @@ describe('Scheduler', () => {
     const s = await start();
     const job = await s.submit({ task: 'builtin:noop', inputs: 5, args: 7, timeoutMs: 500 });
     const work = await s.pull('node-a', 3);
-    expect(work[0]).toEqual({ id: String(job.firstSubtaskId), jobId: String(job.id), index: 0, attempt: 1, task: 'builtin:noop', arg: 7, timeoutMs: 500 });
+    expect(work[0]).toEqual({ id: String(job.firstSubtaskId), jobId: String(job.id), index: 0, attempt: 1, task: 'builtin:noop', args: 7, timeoutMs: 500 });
     expect(indexes(work)).toEqual([0, 1, 2]);
     expect(indexes(await s.pull('node-b', 10))).toEqual([3, 4]);
     expect((await s.status(job.id)).counts.dispatched).toBe(5);

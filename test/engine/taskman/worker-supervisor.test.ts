@@ -52,7 +52,7 @@ describe('the worker supervisor', () => {
   it('reports a task’s error with its message and stack', async () => {
     const { sup, results, add } = setup(1);
     current = sup;
-    add(subtask('builtin:fail', 3, { arg: 1 }));
+    add(subtask('builtin:fail', 3, { args: 1 }));
     await until(sup, results, 1);
     const r = results.get('job-1/3')!;
     expect(r.ok).toBe(false);
@@ -81,7 +81,7 @@ describe('the worker supervisor', () => {
   it('kills a subtask that overruns its time-out, and the worker comes back', async () => {
     const { sup, results, add } = setup(1);
     current = sup;
-    add(subtask('builtin:sleep', 0, { arg: 60_000, timeoutMs: 300 }));
+    add(subtask('builtin:sleep', 0, { args: 60_000, timeoutMs: 300 }));
     await until(sup, results, 1);
     expect(results.get('job-1/0')).toEqual({ ok: false, error: { message: 'builtin:sleep timed out after 300 ms' } });
     add(subtask('builtin:noop', 1));
@@ -92,7 +92,7 @@ describe('the worker supervisor', () => {
   it('declares a frozen worker dead after three missed heartbeats and returns its subtask', async () => {
     const { sup, add } = setup(1, { heartbeatMs: 100 });
     current = sup;
-    add(subtask('builtin:sleep', 0, { arg: 60_000 }));
+    add(subtask('builtin:sleep', 0, { args: 60_000 }));
     // Wait until the worker holds the subtask, then freeze it: it stays alive but stops beating.
     while (sup.workerOf('job-1/0') === undefined) await new Promise((r) => setImmediate(r));
     const pid = sup.workers()[0]!.pid!;
@@ -106,7 +106,7 @@ describe('the worker supervisor', () => {
   it('cancels a running subtask by ending its worker', async () => {
     const { sup, add } = setup(1);
     current = sup;
-    add(subtask('builtin:sleep', 0, { arg: 60_000 }));
+    add(subtask('builtin:sleep', 0, { args: 60_000 }));
     while (sup.workerOf('job-1/0') === undefined) await new Promise((r) => setImmediate(r));
     const respawned = once(sup, 'spawned');
     expect(sup.kill('job-1/0')).toBe(true);
@@ -121,7 +121,7 @@ describe('the worker supervisor', () => {
     // Short subtasks first, so the worker takes batches; then a batch whose head runs long.
     add(...Array.from({ length: 64 }, (_, i) => subtask('builtin:noop', i)));
     await until(sup, results, 64);
-    add(subtask('builtin:sleep', 100, { arg: 60_000 }), subtask('builtin:noop', 101), subtask('builtin:noop', 102));
+    add(subtask('builtin:sleep', 100, { args: 60_000 }), subtask('builtin:noop', 101), subtask('builtin:noop', 102));
     while (sup.workerOf('job-1/102') === undefined) await new Promise((r) => setImmediate(r));
     expect(sup.workerOf('job-1/100')).toBe(sup.workerOf('job-1/101')); // one batch, one worker
     const returned: unknown[] = [];

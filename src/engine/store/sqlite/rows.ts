@@ -100,6 +100,7 @@ export function parseJob(row: Row): JobRecord {
     preferNodes: preferNodes as string[],
     retries: nonNegative(int(row, t, id, 'retries'), t, id, 'retries'),
     timeoutMs: intOrNull(row, t, id, 'timeout_ms'),
+    memoryMb: intOrNull(row, t, id, 'memory_mb'),
     onFailure: onFailure as FailurePolicy,
     inputsListed: bool(row, t, id, 'inputs_listed'),
     firstSubtaskId: int(row, t, id, 'first_subtask'),

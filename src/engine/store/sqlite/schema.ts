@@ -86,7 +86,10 @@ CREATE TABLE attempt_errors (
 /** One schema step: from version `index` to `index + 1`. Never edit a released step; add one. */
 export type Migration = (db: Db) => void;
 
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1)];
+/** Version 2: a job's `memory_mb`, the memory limit of the worker processes that run its subtasks. */
+const V2 = 'ALTER TABLE jobs ADD COLUMN memory_mb INTEGER';
+
+export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -85,6 +85,7 @@ export class SqliteJobStore implements JobStore {
             preferNodes: JSON.stringify(d.preferNodes),
             retries: d.retries,
             timeoutMs: d.timeoutMs,
+            memoryMb: d.memoryMb,
             onFailure: d.onFailure,
             inputsListed: typeof inputs === 'number' ? 0 : 1,
             firstSubtask: first,

@@ -21,9 +21,9 @@ const SQL = {
   metaGet: 'SELECT value FROM meta WHERE key = ?',
   metaSet: 'UPDATE meta SET value = ? WHERE key = ?',
 
-  insertJob: `INSERT INTO jobs (task, args, priority, node, prefer_nodes, retries, timeout_ms, on_failure, inputs_listed,
+  insertJob: `INSERT INTO jobs (task, args, priority, node, prefer_nodes, retries, timeout_ms, memory_mb, on_failure, inputs_listed,
        first_subtask, total, created_at, n_queued, finished_at)
-     VALUES (@task, @args, @priority, @node, @preferNodes, @retries, @timeoutMs, @onFailure, @inputsListed,
+     VALUES (@task, @args, @priority, @node, @preferNodes, @retries, @timeoutMs, @memoryMb, @onFailure, @inputsListed,
        @firstSubtask, @total, @createdAt, @total, @finishedAt)`,
   setJobTotal: 'UPDATE jobs SET total = ?, n_queued = ?, finished_at = ? WHERE id = ?',
   /** N queued subtasks of a counted job in one statement: no JS object per row. */

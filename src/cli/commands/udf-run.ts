@@ -1,0 +1,65 @@
+import { readFile, writeFile } from 'node:fs/promises';
+
+import { splitByFile } from '../../algebra/split.js';
+import { Cluster, type UdfJobOptions } from '../../engine/client/cluster.js';
+import type { JobmanClient } from '../../engine/client/index.js';
+import { UsageError } from '../context.js';
+import { failUnlessSucceeded, summarizeRun, formatRunSummary, waitWithProgress, type CommandIo, type RunFlags } from './engine-client.js';
+
+export interface UdfRunFlags {
+  inputs?: string;
+  reduce?: boolean;
+  out?: string;
+  memoryMb?: number;
+}
+
+/**
+ * `databox run <udf-file> --inputs ...`: bundles and uploads the module, runs it as a map (or
+ * map-reduce) job with the same progress bar and summary as a built-in run, and writes the results, in
+ * input order, as JSON to `--out` (else stdout; with `--json`, into the summary line).
+ */
+export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client: JobmanClient, signal: AbortSignal, io: CommandIo): Promise<void> {
+  if (flags.count !== undefined || flags.arg !== undefined) throw new UsageError('--count and --arg are for built-in tasks; an RS-UDF takes --inputs <json-file|glob>');
+  if (flags.async) throw new UsageError('--async is for built-in tasks; an RS-UDF run waits for its results');
+  if (flags.inputs === undefined) throw new UsageError(`databox run ${file} needs --inputs <json-file|glob>`);
+  const inputs = await readInputs(flags.inputs);
+  const cluster = Cluster.of(client);
+  const opts: UdfJobOptions = { signal };
+  if (flags.priority) opts.priority = true;
+  if (flags.node !== undefined) opts.node = flags.node;
+  if (flags.retries !== undefined) opts.retries = flags.retries;
+  if (flags.timeoutMs !== undefined) opts.timeoutMs = flags.timeoutMs;
+  if (flags.onFailure !== undefined) opts.onFailure = flags.onFailure;
+  if (flags.memoryMb !== undefined) opts.memoryMb = flags.memoryMb;
+  const handle = flags.reduce ? await cluster.submitMapReduce(file, inputs, opts) : await cluster.submitMap(file, inputs, opts);
+  const submitted = await client.getJob(handle.id, signal);
+  io.stderr.write(`job ${handle.id} submitted: ${file} over ${submitted.total} input${submitted.total === 1 ? '' : 's'}${flags.reduce ? ', then reduced' : ''}; waiting (Ctrl-C stops waiting, not the job)\n`);
+  const final = await waitWithProgress(client, submitted, signal, io.stderr);
+  failUnlessSucceeded(final);
+  const results = await handle.result();
+  const summary = summarizeRun(final);
+  // Typed arrays as JSON arrays (NaN as null): what any reader of a .json file expects.
+  const text = JSON.stringify(results, (_key, value: unknown) => (ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value));
+  if (flags.out !== undefined) await writeFile(flags.out, `${text}\n`);
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(flags.out === undefined ? { ...summary, results } : { ...summary, out: flags.out })}\n`);
+    return;
+  }
+  if (flags.out === undefined) io.stdout.write(`${text}\n`);
+  io.stderr.write(`${formatRunSummary(summary)}${flags.out !== undefined ? `; results in ${flags.out}` : ''}\n`);
+}
+
+/** `--inputs`: a JSON file holding an array, or a glob whose files (local or S3) are the inputs. */
+async function readInputs(spec: string): Promise<unknown[]> {
+  if (/\.json$/i.test(spec) && !/[*?[\]{}]/.test(spec)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(spec, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--inputs ${spec}: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) throw new UsageError(`--inputs ${spec} must hold a non-empty JSON array of inputs (got ${Array.isArray(parsed) ? 'an empty array' : typeof parsed})`);
+    return parsed;
+  }
+  return splitByFile(spec);
+}

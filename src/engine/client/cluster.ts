@@ -1,0 +1,312 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { DataboxError } from '../../errors.js';
+import type { JobView, SubmitJob } from '../api/schemas.js';
+import type { FailurePolicy, JsonValue } from '../store/index.js';
+import { bundleUdf } from '../udf/bundle.js';
+import { checkBundle } from '../udf/loader.js';
+import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
+import { readToken } from '../home.js';
+import { JobmanClient, type JobEvent, type JobmanClientOptions } from './client.js';
+
+/** Where a UDF lives: the path or file URL of a module whose default export is `defineUdf(...)`. */
+export type UdfModule = string | URL;
+
+/** How a UDF job runs; each is the Jobman's job option of the same name. */
+export interface UdfJobOptions {
+  /** Queue ahead of normal work. */
+  priority?: boolean;
+  /** Run only on this node. */
+  node?: string;
+  /** Nodes that get the subtasks first (where the data is). */
+  preferNodes?: string[];
+  /** Retries of a failed subtask (or of the whole job under `restart-job`). @defaultValue 3 */
+  retries?: number;
+  /** Kill a subtask that runs longer than this. */
+  timeoutMs?: number;
+  onFailure?: FailurePolicy;
+  /** Memory limit of the worker process running a subtask, in MiB. */
+  memoryMb?: number;
+  /** Called with the job on every change while `result()` waits. */
+  onProgress?: (job: JobView) => void;
+  signal?: AbortSignal;
+}
+
+/** A submitted job: its id, its events, its result, and a way to stop it. */
+export interface JobHandle<T> {
+  /** The map job's id. */
+  readonly id: number;
+  /** The map job's progress events, then `end`. */
+  events(): AsyncGenerator<JobEvent>;
+  /** Waits for the job (and, for map-reduce, its reduction) and resolves to its result. */
+  result(): Promise<T>;
+  /** Cancels the job: queued subtasks are dropped and running ones killed. */
+  cancel(): Promise<void>;
+}
+
+/** A UDF job that ended without a result: some subtask failed for good, or the job was cancelled. */
+export class UdfJobError extends DataboxError {
+  constructor(
+    message: string,
+    readonly job: JobView,
+    /** The errors of the failed attempts, first ones first (at most 20). */
+    readonly errors: { index: number; attempt: number; node: string | null; message: string; code?: string; stack?: string }[],
+  ) {
+    super(job.state === 'cancelled' ? 'ERR_JOB_CANCELLED' : 'ERR_JOB_FAILED', message);
+  }
+}
+
+/** How many partial results one reduce subtask folds. */
+const REDUCE_FAN_IN = 64;
+
+/**
+ * A DataboxMR cluster as a program sees it: the paper's four RS-UDF interfaces (`map`, `mapReduce`,
+ * `submitMap`, `submitMapReduce`) over a Jobman, either one already running (`connect(url)`) or an
+ * embedded one this process starts and stops (`connect()`).
+ *
+ * A UDF is shipped as code: bundled with its dependencies by esbuild, checked here (its default export
+ * must be a `defineUdf`), named by its SHA-256 and uploaded once; workers fetch it on first use.
+ */
+export class Cluster {
+  private readonly bundles = new Map<string, Promise<string>>();
+
+  private constructor(
+    readonly client: JobmanClient,
+    private readonly embedded: { child: ChildProcess; home: string } | undefined,
+  ) {}
+
+  /** The Jobman's URL. */
+  get url(): string {
+    return this.client.url;
+  }
+
+  /** @internal use {@link connect}. */
+  static of(client: JobmanClient, embedded?: { child: ChildProcess; home: string }): Cluster {
+    return new Cluster(client, embedded);
+  }
+
+  /** Runs `map` on every input across the cluster; resolves to the results in input order. */
+  async map<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<O[]> {
+    return (await this.submitMap<O>(udf, inputs, opts)).result();
+  }
+
+  /** Runs `map` on every input and folds the results with the UDF's `reduce`; resolves to the reduced value. */
+  async mapReduce<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<O> {
+    return (await this.submitMapReduce<O>(udf, inputs, opts)).result();
+  }
+
+  /** Submits a map job and returns its handle at once. */
+  async submitMap<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<JobHandle<O[]>> {
+    const job = await this.submitUdf(udf, inputs, 'map', opts);
+    return this.handle(job.id, opts, async () => (await this.encodedResults(job.id)).map((r) => decodeValue(r.result) as O));
+  }
+
+  /**
+   * Submits a map-reduce job and returns its handle at once. The reduction runs on the cluster: first a
+   * reduce job per node that ran map subtasks, pinned there, folding that node's results (the combiner);
+   * then reduce jobs of up to 64 partials each until one value is left. So `reduce` must be associative
+   * and commutative: the order of folding is not the input order.
+   */
+  async submitMapReduce<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<JobHandle<O>> {
+    const job = await this.submitUdf(udf, inputs, 'map', opts);
+    const sha256 = await this.bundle(udf);
+    return this.handle(job.id, opts, async () => decodeValue(await this.reduceAll(sha256, await this.encodedResults(job.id), opts)) as O);
+  }
+
+  /** Stops an embedded cluster (a no-op for one attached to by URL). */
+  async close(): Promise<void> {
+    if (this.embedded === undefined) return;
+    const { child, home } = this.embedded;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exit = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+    }
+    await rm(home, { recursive: true, force: true });
+  }
+
+  /** Fails unless some live node has workers, as the paper's RS-UDF checks before it submits. */
+  async checkWorkers(signal?: AbortSignal): Promise<void> {
+    const nodes = await this.client.nodes(signal);
+    if (nodes.some((n) => n.state === 'alive' && n.workers.length > 0)) return;
+    const known = nodes.length === 0 ? 'no node has joined' : `nodes: ${nodes.map((n) => `${n.name} (${n.state}, ${n.workers.length} workers)`).join(', ')}`;
+    throw new DataboxError('ERR_NO_WORKERS', `The cluster at ${this.url} has no live workers (${known}); start a Taskman with \`databox taskman --jobman ${this.url}\``);
+  }
+
+  private async submitUdf(udf: UdfModule, inputs: Iterable<unknown>, phase: 'map' | 'reduce', opts: UdfJobOptions): Promise<JobView> {
+    await this.checkWorkers(opts.signal);
+    const sha256 = await this.bundle(udf);
+    const encoded: JsonValue[] = [];
+    let i = 0;
+    for (const input of inputs) encoded.push(encodeValue(input, `input[${i++}]`, MAX_VALUE_BYTES));
+    if (encoded.length === 0) throw new DataboxError('ERR_CLIENT_ARGUMENT', 'A UDF job needs at least one input (got none)');
+    return this.submitEncoded(sha256, encoded, phase, opts);
+  }
+
+  private submitEncoded(sha256: string, inputs: JsonValue[], phase: 'map' | 'reduce', opts: UdfJobOptions, node?: string): Promise<JobView> {
+    const body: SubmitJob = { task: `udf:${sha256}`, inputs, args: { phase } };
+    if (opts.priority !== undefined) body.priority = opts.priority;
+    if (node !== undefined || opts.node !== undefined) body.node = node ?? opts.node;
+    if (opts.preferNodes !== undefined) body.preferNodes = opts.preferNodes;
+    if (opts.retries !== undefined) body.retries = opts.retries;
+    if (opts.timeoutMs !== undefined) body.timeoutMs = opts.timeoutMs;
+    if (opts.onFailure !== undefined) body.onFailure = opts.onFailure;
+    if (opts.memoryMb !== undefined) body.memoryMb = opts.memoryMb;
+    return this.client.submit(body, opts.signal);
+  }
+
+  /** Bundles, checks and uploads a UDF module once per cluster; resolves to its SHA-256. */
+  private bundle(udf: UdfModule): Promise<string> {
+    const path = udf instanceof URL || udf.startsWith('file:') ? fileURLToPath(udf) : resolve(udf);
+    let sha = this.bundles.get(path);
+    if (sha === undefined) {
+      sha = (async () => {
+        const bundle = await bundleUdf(path);
+        if (!(await this.client.hasUdf(bundle.sha256))) {
+          await checkBundle(bundle.code, { resolveFrom: dirname(path) });
+          await this.client.uploadUdf(bundle.sha256, bundle.code);
+        }
+        return bundle.sha256;
+      })();
+      this.bundles.set(path, sha);
+      sha.catch(() => this.bundles.delete(path));
+    }
+    return sha;
+  }
+
+  private handle<T>(id: number, opts: UdfJobOptions, collect: () => Promise<T>): JobHandle<T> {
+    let result: Promise<T> | undefined;
+    return {
+      id,
+      events: () => this.client.events(id, opts.signal ? { signal: opts.signal } : {}),
+      result: () =>
+        (result ??= (async () => {
+          await this.finished(id, opts);
+          return collect();
+        })()),
+      cancel: async () => {
+        await this.client.cancel(id);
+      },
+    };
+  }
+
+  /** Waits for a job; a failed or cancelled one throws UdfJobError with its first errors. */
+  private async finished(id: number, opts: UdfJobOptions): Promise<JobView> {
+    const job = await this.client.waitForJob(id, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    if (job.state === 'succeeded') return job;
+    const errors: UdfJobError['errors'] = [];
+    for await (const e of this.client.errors(id, { pageSize: 20 })) {
+      errors.push({ index: e.index, attempt: e.attempt, node: e.node, message: e.error.message, ...(e.error.code ? { code: e.error.code } : {}), ...(e.error.stack ? { stack: e.error.stack } : {}) });
+      if (errors.length >= 20) break;
+    }
+    const first = errors.at(-1);
+    const why = first === undefined ? '' : `; input ${first.index}, attempt ${first.attempt}${first.node ? ` on ${first.node}` : ''}: ${first.message}`;
+    throw new UdfJobError(`Job ${id} ${job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed for good`}${why}`, job, errors);
+  }
+
+  private async encodedResults(id: number): Promise<{ result: JsonValue; node: string | null }[]> {
+    const rows: { result: JsonValue; node: string | null }[] = [];
+    for await (const r of this.client.results(id, { pageSize: 10_000 })) rows.push({ result: r.result, node: r.node });
+    return rows;
+  }
+
+  /** Folds encoded results to one, on the cluster: per node first (pinned there), then in rounds of REDUCE_FAN_IN. */
+  private async reduceAll(sha256: string, rows: { result: JsonValue; node: string | null }[], opts: UdfJobOptions): Promise<JsonValue> {
+    if (rows.length === 1) return rows[0]!.result;
+    const byNode = new Map<string, JsonValue[]>();
+    for (const r of rows) {
+      const key = r.node ?? '';
+      byNode.set(key, [...(byNode.get(key) ?? []), r.result]);
+    }
+    const live = new Set((await this.client.nodes(opts.signal)).filter((n) => n.state === 'alive').map((n) => n.name));
+    let partials = (
+      await Promise.all(
+        [...byNode].map(async ([node, values]) => {
+          // The combiner: a node's results folded on that node, while it is still there.
+          if (values.length === 1) return values;
+          const pin = opts.node === undefined && live.has(node) ? node : undefined;
+          return this.reduceRound(sha256, values, opts, pin);
+        }),
+      )
+    ).flat();
+    while (partials.length > 1) partials = await this.reduceRound(sha256, partials, opts);
+    return partials[0]!;
+  }
+
+  /** One reduce job: each subtask folds up to REDUCE_FAN_IN partials; resolves to their results. */
+  private async reduceRound(sha256: string, partials: JsonValue[], opts: UdfJobOptions, node?: string): Promise<JsonValue[]> {
+    const groups: JsonValue[] = [];
+    for (let i = 0; i < partials.length; i += REDUCE_FAN_IN) groups.push(partials.slice(i, i + REDUCE_FAN_IN));
+    const job = await this.submitEncoded(sha256, groups, 'reduce', opts, node);
+    await this.finished(job.id, { ...opts, onProgress: undefined });
+    return (await this.encodedResults(job.id)).map((r) => r.result);
+  }
+}
+
+/** How `connect` starts or reaches a cluster. */
+export interface ConnectOptions extends Omit<JobmanClientOptions, 'url'> {
+  /** Worker processes of an embedded cluster. @defaultValue the number of cores */
+  workers?: number;
+}
+
+/**
+ * `connect()` starts an embedded cluster on this machine (a Jobman, a Taskman and its workers, as
+ * `databox up` does, in child processes with a state directory of their own) and stops it on `close()`.
+ * `connect(url, { token })` attaches to a running Jobman; the token also comes from `DATABOX_TOKEN` or
+ * `~/.databox/token`, as for the CLI.
+ */
+export async function connect(url?: string, options: ConnectOptions = {}): Promise<Cluster> {
+  if (url !== undefined) {
+    const cluster = Cluster.of(await JobmanClient.open({ ...options, url }));
+    await cluster.checkWorkers();
+    return cluster;
+  }
+  const { workers, ...clientOptions } = options;
+  const home = await mkdtemp(join(tmpdir(), 'databox-embedded-'));
+  const fromSource = import.meta.url.endsWith('.ts');
+  const cli = fileURLToPath(new URL(fromSource ? '../../cli/main.ts' : '../../cli/main.js', import.meta.url));
+  const args = [...(fromSource ? ['--import', 'tsx'] : []), cli, 'up', '--port', '0', '--home', home, ...(workers !== undefined ? ['--workers', String(workers)] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A program that ends without close() must not leave the cluster running.
+  const reap = (): void => void child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
+  try {
+    const jobmanUrl = await new Promise<string>((ok, fail) => {
+      let text = '';
+      const timer = setTimeout(() => fail(new DataboxError('ERR_EMBEDDED_START', `The embedded cluster did not start within 60 s:\n${text}`)), 60_000);
+      const onData = (chunk: Buffer): void => {
+        text += chunk.toString();
+        const m = /jobman listening on (\S+)/.exec(text);
+        if (m !== null) {
+          clearTimeout(timer);
+          ok(m[1]!);
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        fail(new DataboxError('ERR_EMBEDDED_START', `The embedded cluster exited with ${sig ?? `code ${code}`} while starting:\n${text}`));
+      });
+    });
+    // Keep the pipes drained; what the cluster says after start is of no use to the program.
+    child.stdout!.resume();
+    child.stderr!.resume();
+    // Its own token, whatever DATABOX_TOKEN says: that one is for another cluster.
+    const token = await readToken(home, {});
+    const client = await JobmanClient.open({ ...clientOptions, url: jobmanUrl, token });
+    return Cluster.of(client, { child, home });
+  } catch (err) {
+    child.kill('SIGKILL');
+    await rm(home, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+
+import { DataboxError, messageOf } from '../../errors.js';
+import { openSource } from '../../storage/index.js';
+import type { UdfContext } from '../udf/define.js';
+import { loadUdf } from '../udf/loader.js';
+import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
+import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread } from './udf-protocol.js';
+
+/**
+ * The thread of a worker process that runs RS-UDF code, one subtask at a time. User code that computes
+ * for minutes without yielding blocks only this thread: the worker's main thread goes on talking to its
+ * Taskman (heartbeats, progress), and the Taskman enforces time-outs by ending the process.
+ */
+const port = parentPort;
+if (port === null) throw new Error('udf-thread.ts runs as a worker thread of a databox worker');
+const env = threadEnv();
+const fetchBundle = fetchBundleFrom(env);
+const running = new Map<string, AbortController>();
+const post = (msg: FromThread): void => port.postMessage(msg);
+
+port.on('message', (raw: unknown) => {
+  const msg = toThreadSchema.parse(raw);
+  if (msg.t === 'abort') {
+    running.get(msg.id)?.abort(new DataboxError('ERR_ABORTED', msg.reason));
+    return;
+  }
+  void run(msg);
+});
+
+async function run(msg: Extract<ReturnType<typeof toThreadSchema.parse>, { t: 'run' }>): Promise<void> {
+  const abort = new AbortController();
+  running.set(msg.id, abort);
+  let scratchDir: string | undefined;
+  try {
+    const udf = await loadUdf(msg.sha256, { cacheDir: env.cacheDir, fetchBundle, node: env.node });
+    scratchDir = await mkdtemp(join(tmpdir(), 'databox-udf-'));
+    const say = (level: 'info' | 'warn' | 'error') => (message: string) => post({ t: 'log', id: msg.id, level, message: String(message) });
+    const ctx: UdfContext = {
+      jobId: msg.jobId,
+      subtaskId: msg.id,
+      index: msg.index,
+      attempt: msg.attempt,
+      node: env.node,
+      signal: abort.signal,
+      log: { info: say('info'), warn: say('warn'), error: say('error') },
+      progress: (fraction) => {
+        if (Number.isFinite(fraction)) post({ t: 'progress', id: msg.id, fraction: Math.min(1, Math.max(0, fraction)) });
+      },
+      open: (url) => openSource(url),
+      scratchDir,
+    };
+    const input = decodeValue(msg.input ?? msg.index);
+    let value: unknown;
+    if (msg.phase === 'reduce') {
+      const reduce = udf.reduce;
+      if (reduce === undefined) throw new DataboxError('ERR_UDF_NO_REDUCE', 'This UDF has no reduce function; a map-reduce job needs defineUdf({ map, reduce })');
+      if (!Array.isArray(input) || input.length === 0) throw new DataboxError('ERR_UDF_REDUCE_INPUT', 'A reduce subtask needs a non-empty list of partial results');
+      value = input[0];
+      for (let i = 1; i < input.length; i++) value = await reduce(value, input[i], ctx);
+    } else {
+      value = await udf.map(input, ctx);
+    }
+    post({ t: 'done', id: msg.id, ok: true, value: encodeValue(value, 'result', MAX_VALUE_BYTES) });
+  } catch (err) {
+    const stack = err instanceof Error ? err.stack : undefined;
+    const code = err instanceof DataboxError ? err.code : undefined;
+    post({ t: 'done', id: msg.id, ok: false, error: { message: messageOf(err), ...(code ? { code } : {}), ...(stack ? { stack } : {}) } });
+  } finally {
+    running.delete(msg.id);
+    if (scratchDir !== undefined) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
