@@ -9,6 +9,7 @@ import {
   planSpans,
   storedNodata,
   type CogCompression,
+  type CogOptions,
   type CogWriteResult,
   type RasterWindow,
   type Span,
@@ -67,21 +68,7 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
     const nir = await GeoTiff.open(options.nir, open);
     opened.push(nir);
     checkSameGrid(red, nir);
-    const writer = await CogWriter.create(
-      options.out,
-      {
-        width: red.width,
-        height: red.height,
-        dtype: dtype === 'int16' ? 'Int16' : 'Float32',
-        geotransform: red.geotransform,
-        epsg: red.crs?.epsg ?? null,
-        geoKeys: red.geoKeys,
-        nodata: NDVI_NODATA[dtype],
-        compression: options.compression ?? 'deflate',
-        ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
-      },
-      { codecs: pool },
-    );
+    const writer = await CogWriter.create(options.out, { ...ndviCogOptions(red, dtype, options.blockSize ?? 512), compression: options.compression ?? 'deflate' }, { codecs: pool });
     const stats = emptyNdviStats();
     try {
       const b = writer.options.blockSize;
@@ -115,7 +102,23 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
   }
 }
 
-function checkSameGrid(red: GeoTiff, nir: GeoTiff): void {
+/** The COG options of a scene's NDVI, from its red band: the one definition parts and assembly share. */
+export function ndviCogOptions(red: GeoTiff, dtype: NdviDType, blockSize: number): CogOptions {
+  return {
+    width: red.width,
+    height: red.height,
+    dtype: dtype === 'int16' ? 'Int16' : 'Float32',
+    geotransform: red.geotransform,
+    epsg: red.crs?.epsg ?? null,
+    geoKeys: red.geoKeys,
+    nodata: NDVI_NODATA[dtype],
+    compression: 'deflate',
+    blockSize,
+  };
+}
+
+/** Fails unless red and NIR cover the same pixels: size, geotransform and CRS. */
+export function checkSameGrid(red: GeoTiff, nir: GeoTiff): void {
   if (red.width !== nir.width || red.height !== nir.height) {
     throw new BandMismatchError(
       `Red ${red.url} is ${red.width}×${red.height} but NIR ${nir.url} is ${nir.width}×${nir.height}; NDVI needs the same grid`,

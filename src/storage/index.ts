@@ -19,6 +19,7 @@ export type {
 export { MIN_PART_SIZE_BYTES, storageDefaults } from './options.js';
 
 export { closeSharedConnections, openSink, openSource, readAll, writeAll } from './open.js';
+export { removeObject } from './remove.js';
 export { planCoalescedReads, readRanges, streamRanges, type MergedRead } from './coalesce.js';
 export { parseStorageUrl, type StorageLocation } from './url.js';
 

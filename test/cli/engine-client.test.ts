@@ -174,7 +174,7 @@ describe('databox run', () => {
   it('reports a task the Jobman does not know, in one line', async () => {
     const r = await databox(['run', 'builtin:nope', '--count', '1', ...at]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^databox: Unknown task "builtin:nope"; built-in tasks are builtin:noop, .*\n$/);
+    expect(r.stderr).toMatch(/^databox: Unknown task "builtin:nope": a task is udf:<sha256 of an uploaded bundle> or one of the built-ins builtin:noop, .*\n$/);
   });
 
   it('says how to get a token when there is none', async () => {

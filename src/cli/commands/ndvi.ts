@@ -1,46 +1,108 @@
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
-import { NDVI_DTYPES, ndviFile, type NdviDType } from '../../algebra/index.js';
-import { choiceOption, formatBytes } from '../options.js';
-import { progressBar } from '../progress.js';
 
-/** `databox ndvi --red <url> --nir <url> --out <url>`: NDVI of one scene on this machine, both cores. */
+import { NDVI_DTYPES, type NdviDType } from '../../algebra/index.js';
+import { runNdviJob, type NdviJobProgress, type NdviJobResult } from '../../algebra/ndvi-job.js';
+import { Cluster, connect } from '../../engine/client/cluster.js';
+import { JobmanClient } from '../../engine/client/index.js';
+import type { CliContext } from '../context.js';
+import { choiceOption, formatBytes, intOption } from '../options.js';
+import { formatTable } from './engine-client.js';
+
+interface NdviFlags {
+  red: string[];
+  nir: string[];
+  out: string;
+  dtype: NdviDType;
+  jobman?: string;
+  home?: string;
+  workers?: number;
+  priority?: boolean;
+  node?: string;
+  blockSize: number;
+  windowTiles: number;
+  json?: boolean;
+}
+
+/**
+ * `databox ndvi --red <url|glob> --nir <url|glob> --out <url-prefix>`: NDVI of many scenes, distributed.
+ * On an embedded cluster by default, or on a running one with `--jobman`.
+ */
 export function registerNdvi(program: Command, { signal }: CliContext): void {
   program
     .command('ndvi')
-    .description('NDVI = (NIR - Red) / (NIR + Red) of one scene into a COG, on every core of this machine')
-    .requiredOption('--red <url>', 'red band (Landsat 8/9: B4)')
-    .requiredOption('--nir <url>', 'near-infrared band (Landsat 8/9: B5)')
-    .requiredOption('--out <url>', 'COG to write')
+    .description(
+      'NDVI = (NIR - Red) / (NIR + Red) of every scene into one COG each, on a cluster: windows of each scene run as subtasks, and each scene’s COG is assembled from their compressed tiles',
+    )
+    .requiredOption('--red <url|glob>', 'red bands (Landsat 8/9: B4): a file, a URL, or a glob, local or s3://; repeatable', collect, [])
+    .requiredOption('--nir <url|glob>', 'near-infrared bands (Landsat 8/9: B5), paired with the red ones by scene name (the file name without its band suffix); repeatable', collect, [])
+    .requiredOption('--out <url-prefix>', 'directory or URL prefix: each scene goes to <out>/<scene>_NDVI.tif (a .tif name for a single scene)')
     .option('--dtype <type>', 'float32 (nodata NaN) or int16 (NDVI × 10000, nodata -32768)', choiceOption('--dtype', NDVI_DTYPES), 'float32')
-    .action(async (flags: { red: string; nir: string; out: string; dtype: NdviDType }) => {
-      const started = performance.now();
-      const progress = progressBar('ndvi');
+    .option('--jobman <url>', 'run on this Jobman (default: an embedded cluster on this machine)')
+    .option('--home <dir>', 'with --jobman: directory holding the API token, unless DATABOX_TOKEN is set (default: ~/.databox)')
+    .option('--workers <n>', 'worker processes of the embedded cluster (default: the number of cores)', intOption('--workers', 1, 1024))
+    .option('--priority', 'put the jobs ahead of queued normal work')
+    .option('--node <name>', 'run only on this node')
+    .option('--block-size <n>', 'output tile size in pixels, a multiple of 16', intOption('--block-size', 16, 4096), 512)
+    .option('--window-tiles <n>', 'tiles per side of a window subtask, a power of two', intOption('--window-tiles', 1, 64), 4)
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (flags: NdviFlags) => {
+      const embedded = flags.jobman === undefined;
+      const cluster = embedded
+        ? await connect(undefined, flags.workers !== undefined ? { workers: flags.workers } : {})
+        : Cluster.of(await JobmanClient.open({ url: flags.jobman!, ...(flags.home !== undefined ? { home: flags.home } : {}) }));
+      const bar = progress(process.stderr);
       try {
-        const r = await ndviFile({ ...flags, onProgress: (f) => progress.update(f), signal });
-        progress.stop();
-        const s = r.stats;
-        const seconds = (performance.now() - started) / 1000;
-        const mean = s.valid > 0 ? s.sum / s.valid : Number.NaN;
-        process.stdout.write(
-          [
-            `NDVI ${flags.red}`,
-            `   & ${flags.nir}`,
-            `  -> ${r.write.url}`,
-            `  ${r.width} × ${r.height} pixels, ${flags.dtype === 'int16' ? 'Int16 (NDVI × 10000)' : 'Float32'}, ${r.epsg !== null ? `EPSG:${r.epsg}` : 'no EPSG code'}, ` +
-              `${r.write.levels.length - 1} overview${r.write.levels.length === 2 ? '' : 's'}`,
-            `  valid ${s.valid} pixels, nodata ${s.nodata}`,
-            `  NDVI min ${fmt(s.min)}  mean ${fmt(mean)}  max ${fmt(s.max)}`,
-            `  wrote ${formatBytes(r.write.bytes)} in ${seconds.toFixed(2)} s`,
-            '',
-          ].join('\n'),
-        );
+        await cluster.checkWorkers(signal);
+        const result = await runNdviJob(cluster.client, {
+          red: flags.red,
+          nir: flags.nir,
+          out: flags.out,
+          dtype: flags.dtype,
+          blockSize: flags.blockSize,
+          windowTiles: flags.windowTiles,
+          ...(flags.priority ? { priority: true } : {}),
+          ...(flags.node !== undefined ? { node: flags.node } : {}),
+          onProgress: bar.update,
+          signal,
+        });
+        bar.stop();
+        process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatNdviSummary(result, embedded ? 'an embedded cluster' : cluster.url));
       } finally {
-        progress.stop();
+        bar.stop();
+        await cluster.close();
       }
     });
 }
 
-function fmt(v: number): string {
-  return Number.isFinite(v) ? v.toFixed(4) : 'n/a';
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Scenes and subtasks done, on a terminal; nothing on a pipe or a file. */
+function progress(stream: NodeJS.WriteStream): { update(p: NdviJobProgress): void; stop(): void } {
+  if (!stream.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: 'ndvi [{bar}] {percentage}% | scenes {scenesDone}/{scenes} | subtasks {value}/{total} | {duration_formatted}', stream, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      if (!started) {
+        started = true;
+        bar.start(p.subtasks, p.subtasksDone, { scenes: p.scenes, scenesDone: p.scenesDone });
+      } else bar.update(p.subtasksDone, { scenesDone: p.scenesDone });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function formatNdviSummary(r: NdviJobResult, where: string): string {
+  const f = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(4));
+  const rows = r.scenes.map((s) => [s.scene, `${s.width}×${s.height}`, f(s.min), f(s.mean), f(s.max), formatBytes(s.bytes), `${s.workerSeconds.toFixed(2)} s`, s.out]);
+  return (
+    formatTable(['SCENE', 'SIZE', 'MIN', 'MEAN', 'MAX', 'COG', 'WORKER TIME', 'OUT'], rows) +
+    `${r.scenes.length} scene${r.scenes.length === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s on ${where} (jobs ${r.jobs[0]} and ${r.jobs[1]})\n`
+  );
 }

@@ -49,8 +49,8 @@ export interface JobHandle<T> {
   cancel(): Promise<void>;
 }
 
-/** A UDF job that ended without a result: some subtask failed for good, or the job was cancelled. */
-export class UdfJobError extends DataboxError {
+/** A job that ended without a result: some subtask failed for good, or the job was cancelled. */
+export class JobFailedError extends DataboxError {
   constructor(
     message: string,
     readonly job: JobView,
@@ -188,27 +188,13 @@ export class Cluster {
       events: () => this.client.events(id, opts.signal ? { signal: opts.signal } : {}),
       result: () =>
         (result ??= (async () => {
-          await this.finished(id, opts);
+          await waitForSuccess(this.client, id, opts);
           return collect();
         })()),
       cancel: async () => {
         await this.client.cancel(id);
       },
     };
-  }
-
-  /** Waits for a job; a failed or cancelled one throws UdfJobError with its first errors. */
-  private async finished(id: number, opts: UdfJobOptions): Promise<JobView> {
-    const job = await this.client.waitForJob(id, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-    if (job.state === 'succeeded') return job;
-    const errors: UdfJobError['errors'] = [];
-    for await (const e of this.client.errors(id, { pageSize: 20 })) {
-      errors.push({ index: e.index, attempt: e.attempt, node: e.node, message: e.error.message, ...(e.error.code ? { code: e.error.code } : {}), ...(e.error.stack ? { stack: e.error.stack } : {}) });
-      if (errors.length >= 20) break;
-    }
-    const first = errors.at(-1);
-    const why = first === undefined ? '' : `; input ${first.index}, attempt ${first.attempt}${first.node ? ` on ${first.node}` : ''}: ${first.message}`;
-    throw new UdfJobError(`Job ${id} ${job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed for good`}${why}`, job, errors);
   }
 
   private async encodedResults(id: number): Promise<{ result: JsonValue; node: string | null }[]> {
@@ -245,9 +231,26 @@ export class Cluster {
     const groups: JsonValue[] = [];
     for (let i = 0; i < partials.length; i += REDUCE_FAN_IN) groups.push(partials.slice(i, i + REDUCE_FAN_IN));
     const job = await this.submitEncoded(sha256, groups, 'reduce', opts, node);
-    await this.finished(job.id, { ...opts, onProgress: undefined });
+    await waitForSuccess(this.client, job.id, { ...(opts.signal ? { signal: opts.signal } : {}) });
     return (await this.encodedResults(job.id)).map((r) => r.result);
   }
+}
+
+/**
+ * Waits for a job and answers it when it succeeded; a failed or cancelled one throws JobFailedError with
+ * its first attempt errors (the first of them in the message).
+ */
+export async function waitForSuccess(client: JobmanClient, id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+  const job = await client.waitForJob(id, opts);
+  if (job.state === 'succeeded') return job;
+  const errors: JobFailedError['errors'] = [];
+  for await (const e of client.errors(id, { pageSize: 20 })) {
+    errors.push({ index: e.index, attempt: e.attempt, node: e.node, message: e.error.message, ...(e.error.code ? { code: e.error.code } : {}), ...(e.error.stack ? { stack: e.error.stack } : {}) });
+    if (errors.length >= 20) break;
+  }
+  const first = errors[0];
+  const why = first === undefined ? '' : `; input ${first.index}, attempt ${first.attempt}${first.node ? ` on ${first.node}` : ''}: ${first.message}`;
+  throw new JobFailedError(`Job ${id} (${job.task}) ${job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed for good`}${why}`, job, errors);
 }
 
 /** How `connect` starts or reaches a cluster. */

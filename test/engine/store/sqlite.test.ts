@@ -14,7 +14,7 @@ import {
   StoreSchemaError,
   storeDefaults,
 } from '../../../src/engine/store/index.js';
-import { APPLICATION_ID, migrate } from '../../../src/engine/store/sqlite/schema.js';
+import { APPLICATION_ID, MIGRATIONS, migrate } from '../../../src/engine/store/sqlite/schema.js';
 import { applyAll, lifecycle } from './contract-support.js';
 
 let dir: string;
@@ -86,11 +86,22 @@ describe('the SQLite job store file', () => {
     const job = await store.createJob({ task: 'x', inputs: 2 });
     await store.close();
     const db = raw();
-    const steps = [(d: Database.Database) => d.exec('SELECT 1'), (d: Database.Database) => d.exec('ALTER TABLE jobs ADD COLUMN label TEXT')];
-    migrate(db, path, [steps[0]!, steps[1]!]);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    migrate(db, path, [...MIGRATIONS, (d: Database.Database) => d.exec('ALTER TABLE jobs ADD COLUMN label TEXT')]);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length + 1);
     expect((db.prepare('SELECT label FROM jobs WHERE id = ?').get(job.id) as { label: unknown }).label).toBeNull();
     db.close();
+  });
+
+  it('brings a version-1 file up to date: its jobs keep their fields and have no memory limit', async () => {
+    const db = raw();
+    migrate(db, path, MIGRATIONS.slice(0, 1));
+    db.exec(`INSERT INTO jobs (task, args, priority, prefer_nodes, retries, timeout_ms, on_failure, inputs_listed, first_subtask, total, created_at, n_queued)
+             VALUES ('x', 'null', 0, '[]', 3, 500, 'retry-subtask', 0, 1, 0, 1, 0)`);
+    db.close();
+    const store = openStore();
+    expect(await store.getJob(1)).toMatchObject({ task: 'x', timeoutMs: 500, memoryMb: null });
+    expect((await store.createJob({ task: 'y', inputs: 1, memoryMb: 256 })).memoryMb).toBe(256);
+    await store.close();
   });
 
   it('names the table, row and column of a corrupt row instead of crashing deep inside', async () => {

@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+import type { JobView, SubmitJob } from '../engine/api/schemas.js';
+import { waitForSuccess } from '../engine/client/cluster.js';
+import type { JobmanClient } from '../engine/client/index.js';
+import { DataboxError } from '../errors.js';
+import { GeoTiff, planPartRegions } from '../raster/index.js';
+import { parseStorageUrl, removeObject } from '../storage/index.js';
+import type { NdviDType } from './ndvi.js';
+import type { CogAssembleInput, CogAssembleResult, NdviWindowInput, NdviWindowResult } from './ndvi-tasks.js';
+import { sceneName, splitByFile } from './split.js';
+
+export interface NdviJobOptions {
+  /** Red bands: files, URLs or globs (local or s3://); each must match something. */
+  red: string | readonly string[];
+  /** Near-infrared bands, as `red`; paired with the red ones by scene name. */
+  nir: string | readonly string[];
+  /** A directory or URL prefix: each scene goes to `<out>/<scene>_NDVI.tif`; or a `.tif` for one scene. */
+  out: string;
+  /** @defaultValue 'float32' */
+  dtype?: NdviDType;
+  /** Output tile size. @defaultValue 512 */
+  blockSize?: number;
+  /** Tiles per side of a window subtask (a power of two). @defaultValue 4 (2048 pixels with 512 tiles) */
+  windowTiles?: number;
+  priority?: boolean;
+  node?: string;
+  onProgress?: (progress: NdviJobProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface NdviJobProgress {
+  scenes: number;
+  scenesDone: number;
+  subtasks: number;
+  subtasksDone: number;
+}
+
+export interface NdviSceneSummary {
+  scene: string;
+  red: string;
+  nir: string;
+  out: string;
+  width: number;
+  height: number;
+  bytes: number;
+  valid: number;
+  nodata: number;
+  min: number | null;
+  mean: number | null;
+  max: number | null;
+  /** Worker time spent on the scene: its windows and its assembly, in seconds. */
+  workerSeconds: number;
+}
+
+export interface NdviJobResult {
+  scenes: NdviSceneSummary[];
+  /** The two jobs: windows, then assembly. */
+  jobs: [number, number];
+  seconds: number;
+}
+
+interface Scene {
+  scene: string;
+  red: string;
+  nir: string;
+  out: string;
+  width: number;
+  height: number;
+  /** Window subtasks of this scene: input indexes [first, first + count). */
+  first: number;
+  count: number;
+}
+
+/** Red and NIR bands that do not pair up by scene name. */
+export class ScenePairingError extends DataboxError {
+  constructor(message: string) {
+    super('ERR_SCENE_PAIRING', message);
+  }
+}
+
+/**
+ * NDVI of many scenes on a cluster, as two jobs of built-in tasks: one subtask per window of
+ * `windowTiles` × `windowTiles` output tiles (`ndvi-window`: computes, compresses and writes its tiles as
+ * a COG part), then one per scene (`cog-assemble`: the scene's COG from its parts' compressed tiles). The
+ * data stays where it is: workers read the bands from their URLs and write to `out`; only manifests and
+ * statistics travel through the Jobman. Parts go under `<out>/.databox-parts/<run>/`, so `out` must be
+ * reachable from every worker (S3, or a shared file system) when the cluster has several machines.
+ */
+export async function runNdviJob(client: JobmanClient, options: NdviJobOptions): Promise<NdviJobResult> {
+  const started = performance.now();
+  const dtype = options.dtype ?? 'float32';
+  const blockSize = options.blockSize ?? 512;
+  const windowTiles = options.windowTiles ?? 4;
+  const signal = options.signal;
+  const scenes = await planScenes(options);
+  const run = randomBytes(6).toString('hex');
+  const partsDir = `${outPrefix(options.out)}/.databox-parts/${run}`;
+  const windows: NdviWindowInput[] = [];
+  for (const s of scenes) {
+    s.first = windows.length;
+    planPartRegions(s.width, s.height, blockSize, windowTiles).forEach((region, i) => {
+      windows.push({ scene: s.scene, red: s.red, nir: s.nir, dtype, blockSize, region, part: `${partsDir}/${s.scene}-${i}.part` });
+    });
+    s.count = windows.length - s.first;
+  }
+  if (parseStorageUrl(options.out).kind === 'file') await mkdir(partsDir, { recursive: true });
+
+  const total = windows.length + scenes.length;
+  const report = (windowsDone: number, scenesDone: number): void => options.onProgress?.({ scenes: scenes.length, scenesDone, subtasks: total, subtasksDone: windowsDone + scenesDone });
+  const common: Omit<SubmitJob, 'task' | 'inputs'> = { ...(options.priority ? { priority: true } : {}), ...(options.node !== undefined ? { node: options.node } : {}) };
+
+  const windowJob = await client.submit({ ...common, task: 'builtin:ndvi-window', inputs: windows as never }, signal);
+  let windowResults: NdviWindowResult[];
+  try {
+    await waitForSuccess(client, windowJob.id, { ...(signal ? { signal } : {}), onProgress: (j) => report(doneOf(j), 0) });
+    windowResults = (await results(client, windowJob.id, signal)) as NdviWindowResult[];
+  } catch (err) {
+    await Promise.all(windows.map((w) => removeObject(w.part).catch(() => undefined)));
+    throw err;
+  }
+  report(windows.length, 0);
+
+  const assemble: CogAssembleInput[] = scenes.map((s) => ({
+    scene: s.scene,
+    red: s.red,
+    nir: s.nir,
+    dtype,
+    blockSize,
+    out: s.out,
+    parts: windowResults.slice(s.first, s.first + s.count).map((r) => r.manifest),
+  }));
+  const assembleJob = await client.submit({ ...common, task: 'builtin:cog-assemble', inputs: assemble as never }, signal);
+  await waitForSuccess(client, assembleJob.id, { ...(signal ? { signal } : {}), onProgress: (j) => report(windows.length, doneOf(j)) });
+  const written = (await results(client, assembleJob.id, signal)) as CogAssembleResult[];
+  report(windows.length, scenes.length);
+  if (parseStorageUrl(options.out).kind === 'file') {
+    // The parts are gone (the assembly deletes them); their directories go too, `.databox-parts` if empty.
+    await rm(partsDir, { recursive: true, force: true });
+    await rmdir(dirname(partsDir)).catch(() => undefined);
+  }
+
+  return {
+    scenes: scenes.map((s, i) => {
+      const parts = windowResults.slice(s.first, s.first + s.count);
+      let valid = 0;
+      let nodata = 0;
+      let sum = 0;
+      let min: number | null = null;
+      let max: number | null = null;
+      let ms = written[i]!.ms;
+      for (const p of parts) {
+        valid += p.stats.valid;
+        nodata += p.stats.nodata;
+        sum += p.stats.sum;
+        if (p.stats.min !== null) min = min === null ? p.stats.min : Math.min(min, p.stats.min);
+        if (p.stats.max !== null) max = max === null ? p.stats.max : Math.max(max, p.stats.max);
+        ms += p.ms;
+      }
+      return {
+        scene: s.scene,
+        red: s.red,
+        nir: s.nir,
+        out: s.out,
+        width: s.width,
+        height: s.height,
+        bytes: written[i]!.bytes,
+        valid,
+        nodata,
+        min,
+        mean: valid > 0 ? sum / valid : null,
+        max,
+        workerSeconds: ms / 1000,
+      };
+    }),
+    jobs: [windowJob.id, assembleJob.id],
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Pairs red and NIR files by scene name and reads each red band's size. */
+async function planScenes(options: NdviJobOptions): Promise<Scene[]> {
+  const expand = async (patterns: string | readonly string[]): Promise<string[]> => (await Promise.all([patterns].flat().map((p) => splitByFile(p)))).flat();
+  const [reds, nirs] = await Promise.all([expand(options.red), expand(options.nir)]);
+  const nirByScene = new Map(nirs.map((n) => [sceneName(n), n]));
+  const single = /\.tiff?$/i.test(options.out);
+  if (single && reds.length > 1) throw new DataboxError('ERR_OPTIONS', `--out ${options.out} names one file, but ${reds.length} scenes match ${[options.red].flat().join(' ')}; give a directory or URL prefix`);
+  const scenes: Scene[] = [];
+  const seen = new Set<string>();
+  for (const red of reds) {
+    const scene = sceneName(red);
+    if (seen.has(scene)) throw new ScenePairingError(`Two red bands have the scene name ${scene} (the file name without its band suffix); each scene needs one`);
+    seen.add(scene);
+    const nir = nirByScene.get(scene);
+    if (nir === undefined) throw new ScenePairingError(`No NIR band for scene ${scene} (red ${red}) among the ${nirs.length} files of ${[options.nir].flat().join(' ')}`);
+    if (nir === red) throw new ScenePairingError(`Scene ${scene}: the red and NIR bands are the same file ${red}`);
+    scenes.push({ scene, red, nir, out: single ? options.out : `${outPrefix(options.out)}/${scene}_NDVI.tif`, width: 0, height: 0, first: 0, count: 0 });
+  }
+  // Only headers are read here (a few range requests each), eight scenes at a time.
+  for (let i = 0; i < scenes.length; i += 8) {
+    await Promise.all(
+      scenes.slice(i, i + 8).map(async (s) => {
+        const red = await GeoTiff.open(s.red, options.signal ? { signal: options.signal } : {});
+        s.width = red.width;
+        s.height = red.height;
+        await red.close();
+      }),
+    );
+  }
+  return scenes;
+}
+
+/** `out` as a prefix without a trailing slash; a local one made absolute, so workers in other directories agree. */
+function outPrefix(out: string): string {
+  const single = /\.tiff?$/i.test(out);
+  const location = parseStorageUrl(out);
+  if (location.kind === 'file') {
+    const path = single ? location.path.replace(/\/[^/]*$/, '') : location.path;
+    return path.replace(/\/+$/, '');
+  }
+  const prefix = single ? out.replace(/\/[^/]*$/, '') : out;
+  return prefix.replace(/\/+$/, '');
+}
+
+function doneOf(job: JobView): number {
+  return job.counts.succeeded + job.counts.failed + job.counts.cancelled;
+}
+
+async function results(client: JobmanClient, id: number, signal: AbortSignal | undefined): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const r of client.results(id, { pageSize: 10_000, ...(signal ? { signal } : {}) })) out.push(r.result);
+  return out;
+}
