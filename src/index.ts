@@ -8,3 +8,4 @@ export { defineUdf, isUdf, type Udf, type UdfContext, type UdfLogger, type UdfSp
 export { Cluster, JobFailedError, connect, type ConnectOptions, type JobHandle, type UdfJobOptions, type UdfModule } from './engine/client/cluster.js';
 export { JobmanClient, type JobView, type NodeView } from './engine/client/index.js';
 export { NoMatchError, sceneName, splitByFile, splitByWindows, type RasterWindowInput } from './algebra/split.js';
+export { removeObject } from './storage/index.js';

@@ -9,6 +9,7 @@ import { DataboxError } from '../errors.js';
 import { GeoTiff, planPartRegions } from '../raster/index.js';
 import { parseStorageUrl, removeObject } from '../storage/index.js';
 import type { NdviDType } from './ndvi.js';
+import { checkSameGrid } from './ndvi-file.js';
 import type { CogAssembleInput, CogAssembleResult, NdviWindowInput, NdviWindowResult } from './ndvi-tasks.js';
 import { sceneName, splitByFile } from './split.js';
 
@@ -89,13 +90,13 @@ export class ScenePairingError extends DataboxError {
  * statistics travel through the Jobman. Parts go under `<out>/.databox-parts/<run>/`, so `out` must be
  * reachable from every worker (S3, or a shared file system) when the cluster has several machines.
  */
-export async function runNdviJob(client: JobmanClient, options: NdviJobOptions): Promise<NdviJobResult> {
+export async function runNdviJob(client: JobmanClient, options: NdviJobOptions, planned?: NdviPlan): Promise<NdviJobResult> {
   const started = performance.now();
   const dtype = options.dtype ?? 'float32';
   const blockSize = options.blockSize ?? 512;
   const windowTiles = options.windowTiles ?? 4;
   const signal = options.signal;
-  const scenes = await planScenes(options);
+  const scenes = (planned ?? (await planNdvi(options))).scenes.map((s) => ({ ...s }));
   const run = randomBytes(6).toString('hex');
   const partsDir = `${outPrefix(options.out)}/.databox-parts/${run}`;
   const windows: NdviWindowInput[] = [];
@@ -180,8 +181,16 @@ export async function runNdviJob(client: JobmanClient, options: NdviJobOptions):
   };
 }
 
-/** Pairs red and NIR files by scene name and reads each red band's size. */
-async function planScenes(options: NdviJobOptions): Promise<Scene[]> {
+/** The scenes of an NDVI job, paired and checked; `runNdviJob` plans them itself unless given a plan. */
+export interface NdviPlan {
+  scenes: readonly Readonly<Scene>[];
+}
+
+/**
+ * Pairs red and NIR files by scene name and checks each pair's grids from their headers, before any
+ * cluster is involved: a job that cannot work fails at once.
+ */
+export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'out' | 'signal'>): Promise<NdviPlan> {
   const expand = async (patterns: string | readonly string[]): Promise<string[]> => (await Promise.all([patterns].flat().map((p) => splitByFile(p)))).flat();
   const [reds, nirs] = await Promise.all([expand(options.red), expand(options.nir)]);
   const nirByScene = new Map(nirs.map((n) => [sceneName(n), n]));
@@ -198,18 +207,24 @@ async function planScenes(options: NdviJobOptions): Promise<Scene[]> {
     if (nir === red) throw new ScenePairingError(`Scene ${scene}: the red and NIR bands are the same file ${red}`);
     scenes.push({ scene, red, nir, out: single ? options.out : `${outPrefix(options.out)}/${scene}_NDVI.tif`, width: 0, height: 0, first: 0, count: 0 });
   }
-  // Only headers are read here (a few range requests each), eight scenes at a time.
+  // Only headers are read here (a few range requests each), eight scenes at a time: a pair that cannot
+  // make an NDVI fails now, not in a subtask on every retry.
+  const open = options.signal ? { signal: options.signal } : {};
   for (let i = 0; i < scenes.length; i += 8) {
     await Promise.all(
       scenes.slice(i, i + 8).map(async (s) => {
-        const red = await GeoTiff.open(s.red, options.signal ? { signal: options.signal } : {});
-        s.width = red.width;
-        s.height = red.height;
-        await red.close();
+        const bands = await Promise.all([GeoTiff.open(s.red, open), GeoTiff.open(s.nir, open)]);
+        try {
+          checkSameGrid(...bands);
+          s.width = bands[0].width;
+          s.height = bands[0].height;
+        } finally {
+          await Promise.all(bands.map((b) => b.close()));
+        }
       }),
     );
   }
-  return scenes;
+  return { scenes };
 }
 
 /** `out` as a prefix without a trailing slash; a local one made absolute, so workers in other directories agree. */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -89,7 +89,7 @@ describe('databox ndvi', () => {
     const r = await runCli(['ndvi', '--red', L8_RED, '--nir', L8_NIR, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/41 × 41 pixels, Float32, EPSG:32632/);
+    expect(r.stdout).toMatch(/^SCENE +SIZE +MIN +MEAN +MAX +COG +WORKER TIME +OUT\nLC08_L1TP_195025_20130707_20170503_01_T1 +41×41 +0\.0234 +0\.2893 +0\.5604 +[\d.]+ KB +[\d.]+ s +\S+ndvi\.tif\n1 scene in [\d.]+ s on an embedded cluster \(jobs 1 and 2\)\n$/);
 
     const redDir = join(tmp.dir, 'red');
     const nirDir = join(tmp.dir, 'nir');
@@ -122,10 +122,19 @@ describe('databox ndvi', () => {
     expect(g.cog_errors).toEqual([]);
   });
 
-  it('refuses bands of different sizes, naming both', async () => {
-    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', join(CONFORMANCE, 'u8_deflate_tiled256.tif'), '--out', join(tmp.dir, 'x.tif')]);
+  it('refuses bands of different sizes, naming both, before any job', async () => {
+    // A NIR band of the same scene name, but another raster's size.
+    const nir = join(tmp.dir, 'LC08_L1TP_195025_20130707_20170503_01_T1_B5.TIF');
+    copyFileSync(join(CONFORMANCE, 'u8_deflate_tiled256.tif'), nir);
+    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', nir, '--out', join(tmp.dir, 'x.tif')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Red .*B4\.TIF is 41×41 but NIR .*u8_deflate_tiled256\.tif is 294×304/);
+    expect(r.stderr).toMatch(/^databox: Red .*B4\.TIF is 41×41 but NIR .*B5\.TIF is 294×304; NDVI needs the same grid\n$/);
+  });
+
+  it('pairs red and NIR bands by scene name, and names a red band without a partner', async () => {
+    const r = await runCli(['ndvi', '--red', L8_RED, '--nir', join(CONFORMANCE, 'u8_deflate_tiled256.tif'), '--out', join(tmp.dir, 'y')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^databox: No NIR band for scene LC08_L1TP_195025_20130707_20170503_01_T1 \(red .*B4\.TIF\) among the 1 files of .*u8_deflate_tiled256\.tif\n$/);
   });
 });
 

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
 import { NDVI_DTYPES, type NdviDType } from '../../algebra/index.js';
-import { runNdviJob, type NdviJobProgress, type NdviJobResult } from '../../algebra/ndvi-job.js';
+import { planNdvi, runNdviJob, type NdviJobProgress, type NdviJobResult } from '../../algebra/ndvi-job.js';
 import { Cluster, connect } from '../../engine/client/cluster.js';
 import { JobmanClient } from '../../engine/client/index.js';
 import type { CliContext } from '../context.js';
@@ -47,6 +47,7 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
     .option('--window-tiles <n>', 'tiles per side of a window subtask, a power of two', intOption('--window-tiles', 1, 64), 4)
     .option('--json', 'print the summary as one JSON object')
     .action(async (flags: NdviFlags) => {
+      const plan = await planNdvi({ red: flags.red, nir: flags.nir, out: flags.out, signal });
       const embedded = flags.jobman === undefined;
       const cluster = embedded
         ? await connect(undefined, flags.workers !== undefined ? { workers: flags.workers } : {})
@@ -54,18 +55,22 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
       const bar = progress(process.stderr);
       try {
         await cluster.checkWorkers(signal);
-        const result = await runNdviJob(cluster.client, {
-          red: flags.red,
-          nir: flags.nir,
-          out: flags.out,
-          dtype: flags.dtype,
-          blockSize: flags.blockSize,
-          windowTiles: flags.windowTiles,
-          ...(flags.priority ? { priority: true } : {}),
-          ...(flags.node !== undefined ? { node: flags.node } : {}),
-          onProgress: bar.update,
-          signal,
-        });
+        const result = await runNdviJob(
+          cluster.client,
+          {
+            red: flags.red,
+            nir: flags.nir,
+            out: flags.out,
+            dtype: flags.dtype,
+            blockSize: flags.blockSize,
+            windowTiles: flags.windowTiles,
+            ...(flags.priority ? { priority: true } : {}),
+            ...(flags.node !== undefined ? { node: flags.node } : {}),
+            onProgress: bar.update,
+            signal,
+          },
+          plan,
+        );
         bar.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatNdviSummary(result, embedded ? 'an embedded cluster' : cluster.url));
       } finally {

@@ -92,9 +92,9 @@ export class TestCluster {
     return d;
   }
 
-  /** Starts a Taskman; resolves once it joined. */
-  async startTaskman(node: string, workers = 2): Promise<Daemon> {
-    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { DATABOX_TOKEN: this.token });
+  /** Starts a Taskman (with more environment for it and its workers, such as S3 settings); resolves once it joined. */
+  async startTaskman(node: string, workers = 2, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { ...env, DATABOX_TOKEN: this.token });
     this.daemons.push(d);
     await d.waitForLog(/joined the Jobman/);
     return d;
