@@ -38,15 +38,26 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   failUnlessSucceeded(final);
   const results = await handle.result();
   const summary = summarizeRun(final);
-  // Typed arrays as JSON arrays (NaN as null): what any reader of a .json file expects.
-  const text = JSON.stringify(results, (_key, value: unknown) => (ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value));
+  const text = JSON.stringify(results, plainJson);
   if (flags.out !== undefined) await writeFile(flags.out, `${text}\n`);
   if (flags.json) {
-    io.stdout.write(`${JSON.stringify(flags.out === undefined ? { ...summary, results } : { ...summary, out: flags.out })}\n`);
+    io.stdout.write(`${JSON.stringify(flags.out === undefined ? { ...summary, results } : { ...summary, out: flags.out }, plainJson)}\n`);
     return;
   }
   if (flags.out === undefined) io.stdout.write(`${text}\n`);
   io.stderr.write(`${formatRunSummary(summary)}${flags.out !== undefined ? `; results in ${flags.out}` : ''}\n`);
+}
+
+/**
+ * Results as any reader of a .json file expects them: typed arrays as arrays, 64-bit integers as
+ * decimal strings (JSON numbers would lose their precision), NaN and infinities as null (JSON's rule).
+ */
+function plainJson(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+  return value;
 }
 
 /** `--inputs`: a JSON file holding an array, or a glob whose files (local or S3) are the inputs. */

@@ -73,7 +73,7 @@ const REDUCE_FAN_IN = 64;
  * must be a `defineUdf`), named by its SHA-256 and uploaded once; workers fetch it on first use.
  */
 export class Cluster {
-  private readonly bundles = new Map<string, Promise<string>>();
+  private readonly bundles = new Map<string, Promise<{ sha256: string; hasReduce: boolean }>>();
 
   private constructor(
     readonly client: JobmanClient,
@@ -113,8 +113,9 @@ export class Cluster {
    * and commutative: the order of folding is not the input order.
    */
   async submitMapReduce<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<JobHandle<O>> {
+    const { sha256, hasReduce } = await this.bundle(udf);
+    if (!hasReduce) throw new DataboxError('ERR_UDF_NO_REDUCE', `${String(udf)} has no reduce function; a map-reduce job needs defineUdf({ map, reduce })`);
     const job = await this.submitUdf(udf, inputs, 'map', opts);
-    const sha256 = await this.bundle(udf);
     return this.handle(job.id, opts, async () => decodeValue(await this.reduceAll(sha256, await this.encodedResults(job.id), opts)) as O);
   }
 
@@ -142,7 +143,7 @@ export class Cluster {
 
   private async submitUdf(udf: UdfModule, inputs: Iterable<unknown>, phase: 'map' | 'reduce', opts: UdfJobOptions): Promise<JobView> {
     await this.checkWorkers(opts.signal);
-    const sha256 = await this.bundle(udf);
+    const { sha256 } = await this.bundle(udf);
     const encoded: JsonValue[] = [];
     let i = 0;
     for (const input of inputs) encoded.push(encodeValue(input, `input[${i++}]`, MAX_VALUE_BYTES));
@@ -162,23 +163,24 @@ export class Cluster {
     return this.client.submit(body, opts.signal);
   }
 
-  /** Bundles, checks and uploads a UDF module once per cluster; resolves to its SHA-256. */
-  private bundle(udf: UdfModule): Promise<string> {
+  /**
+   * Bundles a UDF module, imports the bundle here once to check it (a default export made by defineUdf;
+   * whether it has a reduce), and uploads it unless the Jobman has it: once per module per cluster.
+   */
+  private bundle(udf: UdfModule): Promise<{ sha256: string; hasReduce: boolean }> {
     const path = udf instanceof URL || udf.startsWith('file:') ? fileURLToPath(udf) : resolve(udf);
-    let sha = this.bundles.get(path);
-    if (sha === undefined) {
-      sha = (async () => {
+    let done = this.bundles.get(path);
+    if (done === undefined) {
+      done = (async () => {
         const bundle = await bundleUdf(path);
-        if (!(await this.client.hasUdf(bundle.sha256))) {
-          await checkBundle(bundle.code, { resolveFrom: dirname(path) });
-          await this.client.uploadUdf(bundle.sha256, bundle.code);
-        }
-        return bundle.sha256;
+        const checked = await checkBundle(bundle.code, { resolveFrom: dirname(path) });
+        if (!(await this.client.hasUdf(bundle.sha256))) await this.client.uploadUdf(bundle.sha256, bundle.code);
+        return { sha256: bundle.sha256, hasReduce: checked.reduce !== undefined };
       })();
-      this.bundles.set(path, sha);
-      sha.catch(() => this.bundles.delete(path));
+      this.bundles.set(path, done);
+      done.catch(() => this.bundles.delete(path));
     }
-    return sha;
+    return done;
   }
 
   private handle<T>(id: number, opts: UdfJobOptions, collect: () => Promise<T>): JobHandle<T> {

@@ -1,9 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { DataboxError } from '../../errors.js';
 import type { Deque } from '../deque.js';
 import { IndexTree } from '../index-tree.js';
 import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../worker/protocol.js';
+import { workerScratchRoot } from '../worker/udf-protocol.js';
 
 /** How a supervisor runs its workers. */
 export interface SupervisorOptions {
@@ -272,6 +274,8 @@ export class WorkerSupervisor extends EventEmitter<{
   }
 
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    // A worker killed mid-subtask cannot clean up after itself: its scratch root goes here.
+    if (slot.child.pid !== undefined) rmSync(workerScratchRoot(slot.child.pid), { recursive: true, force: true });
     const lost = [...this.index.heldBy(slot.slot).keys()].map((id) => this.held.get(id)!).filter(Boolean);
     for (const s of lost) this.forget(s.id);
     if (lost.length > 0) {

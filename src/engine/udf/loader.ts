@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -112,23 +112,20 @@ export interface CheckBundleOptions {
  */
 export async function checkBundle(code: Uint8Array, options: CheckBundleOptions = {}): Promise<Udf> {
   const sha256 = sha256Of(code);
-  return load(sha256, {
-    cacheDir: resolve(options.tmpDir ?? (await checkDir())),
-    fetchBundle: () => Promise.resolve(code),
-    place: 'this machine',
-    what: `the UDF bundle ${sha256}`,
-    packageDirs: options.resolveFrom === undefined ? [] : [resolve(options.resolveFrom)],
-  });
-}
-
-let ownCheckDir: Promise<string> | undefined;
-
-/** A temp dir of this process's own: a shared, well-known one could hold another user's links under node_modules. */
-function checkDir(): Promise<string> {
-  return (ownCheckDir ??= mkdtemp(join(tmpdir(), 'databox-udf-check-')).then((dir) => {
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  }));
+  // A temp dir of this call's own (a shared, well-known one could hold another user's links under
+  // node_modules), removed once the bundle is imported: the check needs only its default export.
+  const own = options.tmpDir === undefined ? await mkdtemp(join(tmpdir(), 'databox-udf-check-')) : undefined;
+  try {
+    return await load(sha256, {
+      cacheDir: resolve(options.tmpDir ?? own!),
+      fetchBundle: () => Promise.resolve(code),
+      place: 'this machine',
+      what: `the UDF bundle ${sha256}`,
+      packageDirs: options.resolveFrom === undefined ? [] : [resolve(options.resolveFrom)],
+    });
+  } finally {
+    if (own !== undefined) await rm(own, { recursive: true, force: true });
+  }
 }
 
 /** Lowercase hex SHA-256 of `bytes`: a bundle's name. */

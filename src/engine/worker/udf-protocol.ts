@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -41,15 +41,26 @@ export interface ThreadEnv {
   node: string;
   /** The node's UDF cache directory. */
   cacheDir: string;
+  /**
+   * This worker process's scratch root: subtasks' scratch directories go inside, so whatever a dead
+   * thread or process leaves is removed with the root (by the worker, or by the Taskman when it dies).
+   */
+  scratchRoot: string;
   /** The Jobman to fetch bundles from, and its token; undefined for a worker run by hand. */
   jobman: string | undefined;
   token: string | undefined;
 }
 
-export function threadEnv(env: NodeJS.ProcessEnv = process.env): ThreadEnv {
+/** Where the worker process `pid` keeps its subtasks' scratch directories. */
+export function workerScratchRoot(pid: number): string {
+  return join(tmpdir(), `databox-worker-${pid}`);
+}
+
+export function threadEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pid): ThreadEnv {
   return {
     node: env.DATABOX_NODE ?? 'local',
     cacheDir: env.DATABOX_CACHE_DIR ?? join(homedir(), '.databox', 'cache'),
+    scratchRoot: workerScratchRoot(pid),
     jobman: env.DATABOX_JOBMAN,
     token: env.DATABOX_TOKEN,
   };

@@ -1,7 +1,8 @@
+import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 import type { JsonValue } from '../store/index.js';
-import { fromThreadSchema, type ToThread } from './udf-protocol.js';
+import { fromThreadSchema, workerScratchRoot, type ToThread } from './udf-protocol.js';
 import type { WorkSubtask } from './protocol.js';
 
 /** How a subtask ended in the UDF thread. */
@@ -70,6 +71,11 @@ export class UdfRunner {
     this.thread = undefined;
   }
 
+  /** A thread died mid-subtask: what its subtask left in the scratch root goes too. */
+  private cleanScratch(): void {
+    rmSync(workerScratchRoot(process.pid), { recursive: true, force: true });
+  }
+
   private post(msg: ToThread): void {
     this.thread?.postMessage(msg);
   }
@@ -88,6 +94,7 @@ export class UdfRunner {
     thread.on('message', (raw) => this.onMessage(raw));
     thread.on('error', (err: Error & { code?: string }) => {
       if (this.thread === thread) this.thread = undefined;
+      this.cleanScratch();
       const outOfMemory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (this.current?.thread !== thread) return;
       this.current.settle({
@@ -99,6 +106,7 @@ export class UdfRunner {
     });
     thread.on('exit', (code) => {
       if (this.thread === thread) this.thread = undefined;
+      this.cleanScratch();
       // Ended by us (a memory kill or a new limit) the outcome is settled already; otherwise the UDF
       // called process.exit(): in a thread that ends only the thread, but the user meant the process.
       if (this.current?.thread !== thread) return;

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
@@ -35,9 +34,11 @@ async function run(msg: Extract<ReturnType<typeof toThreadSchema.parse>, { t: 'r
   const abort = new AbortController();
   running.set(msg.id, abort);
   let scratchDir: string | undefined;
+  let done: FromThread;
   try {
     const udf = await loadUdf(msg.sha256, { cacheDir: env.cacheDir, fetchBundle, node: env.node });
-    scratchDir = await mkdtemp(join(tmpdir(), 'databox-udf-'));
+    await mkdir(env.scratchRoot, { recursive: true });
+    scratchDir = await mkdtemp(join(env.scratchRoot, 'subtask-'));
     const say = (level: 'info' | 'warn' | 'error') => (message: string) => post({ t: 'log', id: msg.id, level, message: String(message) });
     const ctx: UdfContext = {
       jobId: msg.jobId,
@@ -64,13 +65,14 @@ async function run(msg: Extract<ReturnType<typeof toThreadSchema.parse>, { t: 'r
     } else {
       value = await udf.map(input, ctx);
     }
-    post({ t: 'done', id: msg.id, ok: true, value: encodeValue(value, 'result', MAX_VALUE_BYTES) });
+    done = { t: 'done', id: msg.id, ok: true, value: encodeValue(value, 'result', MAX_VALUE_BYTES) };
   } catch (err) {
     const stack = err instanceof Error ? err.stack : undefined;
     const code = err instanceof DataboxError ? err.code : undefined;
-    post({ t: 'done', id: msg.id, ok: false, error: { message: messageOf(err), ...(code ? { code } : {}), ...(stack ? { stack } : {}) } });
-  } finally {
-    running.delete(msg.id);
-    if (scratchDir !== undefined) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+    done = { t: 'done', id: msg.id, ok: false, error: { message: messageOf(err), ...(code ? { code } : {}), ...(stack ? { stack } : {}) } };
   }
+  running.delete(msg.id);
+  // The scratch directory is gone before anyone hears the subtask ended.
+  if (scratchDir !== undefined) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  post(done);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../../helpers/cli.js';
-import { fixture, tempDir, UdfTestCluster } from './support.js';
+import { fixture, ownTmpdir, UdfTestCluster } from './support.js';
 
 /**
  * `databox run <udf-file> --inputs ...` as a user types it, a real CLI process against a Jobman and a
@@ -12,10 +12,10 @@ import { fixture, tempDir, UdfTestCluster } from './support.js';
  */
 
 let c: UdfTestCluster;
-let tmp: ReturnType<typeof tempDir>;
+let tmp: ReturnType<typeof ownTmpdir>;
 
 beforeAll(async () => {
-  tmp = tempDir('udf-cli');
+  tmp = ownTmpdir('udf-cli');
   c = await UdfTestCluster.start({ node: 'a', workers: 2 });
 });
 afterAll(async () => {
@@ -61,9 +61,7 @@ describe('databox run <udf-file>', () => {
     expect(Object.values(histogram)).toEqual(histogramOf(...inputs));
   });
 
-  // Known bug (src/cli/commands/udf-run.ts): the --json line is written with a bare JSON.stringify, so a
-  // typed array in the results comes out as {"0":2,"1":1,...}, unlike --out. Drop `.fails` once fixed.
-  it.fails('prints typed arrays in the --json line as JSON arrays, as --out writes them', async () => {
+  it('prints typed arrays in the --json line as JSON arrays, as --out writes them', async () => {
     const inFile = join(tmp.dir, 'inputs-json.json');
     writeFileSync(inFile, JSON.stringify([5]));
     const run = await databox('run', fixture('stats-udf.ts'), '--inputs', inFile, '--json');

@@ -2,15 +2,22 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 import { connect } from 'databox-mr';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { descendantsOf, fixture, isRunning } from './support.js';
+import { descendantsOf, fixture, isRunning, ownTmpdir } from './support.js';
 
 /**
  * `connect()` with no URL, as a program calls it from the installed package (the built `dist/`): it
  * starts `databox up` (a Jobman, a Taskman and its workers) as child processes, and `close()` ends them.
  */
 describe('an embedded cluster', () => {
+  // The embedded cluster's state directory, and its processes' temp files, go in here.
+  let tmp: ReturnType<typeof ownTmpdir>;
+  beforeAll(() => {
+    tmp = ownTmpdir('udf-embedded');
+  });
+  afterAll(() => tmp?.remove());
+
   it('starts on connect(), runs a map, and leaves no process or state directory behind after close()', async () => {
     const cluster = await connect(undefined, { workers: 1 });
     // The `databox up` child is the embedded cluster's root; everything else runs below it.

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { fixture, jobFailure, UdfTestCluster } from './support.js';
+import { fixture, jobFailure, ownTmpdir, UdfTestCluster } from './support.js';
 
 /**
  * How a UDF can fail on a cluster of real processes (a Jobman, a Taskman, two workers), and that the
@@ -9,14 +9,18 @@ import { fixture, jobFailure, UdfTestCluster } from './support.js';
  */
 
 let c: UdfTestCluster;
+let tmp: ReturnType<typeof ownTmpdir>;
 let taskmanPid = 0;
 
 beforeAll(async () => {
+  // Workers killed mid-subtask cannot remove their scratch directories; they land in here.
+  tmp = ownTmpdir('udf-failures');
   c = await UdfTestCluster.start({ node: 'a', workers: 2 });
   taskmanPid = c.taskman.pid;
 });
 afterAll(async () => {
   await c?.close();
+  tmp?.remove();
 });
 
 afterEach(async () => {

@@ -6,7 +6,7 @@ import { Cluster, connect } from '../../../src/engine/client/cluster.js';
 import { JobmanClient } from '../../../src/engine/client/index.js';
 import { bundleUdf } from '../../../src/engine/udf/bundle.js';
 import { TestCluster } from '../support/processes.js';
-import { fixture, rejectionOf, UdfTestCluster } from './support.js';
+import { fixture, ownTmpdir, rejectionOf, UdfTestCluster } from './support.js';
 
 /**
  * What the client and the Jobman refuse, with messages that say why: a module that is not a UDF, a job
@@ -15,12 +15,15 @@ import { fixture, rejectionOf, UdfTestCluster } from './support.js';
  */
 
 let c: UdfTestCluster;
+let tmp: ReturnType<typeof ownTmpdir>;
 
 beforeAll(async () => {
+  tmp = ownTmpdir('udf-refusals');
   c = await UdfTestCluster.start({ node: 'a', workers: 2 });
 });
 afterAll(async () => {
   await c?.close();
+  tmp?.remove();
 });
 
 const sha256 = (bytes: string | Uint8Array): string => createHash('sha256').update(bytes).digest('hex');

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { vi } from 'vitest';
+
 import { Cluster } from '../../../src/engine/client/cluster.js';
 import { JobmanClient, type NodeView } from '../../../src/engine/client/index.js';
 import type { UdfContext } from '../../../src/engine/udf/define.js';
@@ -196,10 +198,21 @@ export function descendantsOf(pid: number): number[] {
   return found;
 }
 
-/** A fresh temp directory; `remove` deletes it. */
-export function tempDir(prefix: string): { dir: string; remove: () => void } {
+/**
+ * A fresh temp directory that TMPDIR points at, for this process and every process it starts (Jobman,
+ * Taskman, workers, CLI runs, an embedded cluster), until `remove` restores TMPDIR and deletes it with
+ * everything in it: what those processes leave in their temp directory goes with the test.
+ */
+export function ownTmpdir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `databox-${prefix}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  vi.stubEnv('TMPDIR', dir);
+  return {
+    dir,
+    remove: () => {
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A context good enough to run a UDF's map and reduce in this process, as a single machine would. */
