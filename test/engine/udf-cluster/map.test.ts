@@ -7,7 +7,7 @@ import { bundleUdf } from '../../../src/engine/udf/bundle.js';
 import { checkBundle, findPackage } from '../../../src/engine/udf/loader.js';
 import type { Echo } from './fixtures/echo-udf.js';
 import type { Stats } from './fixtures/stats-udf.js';
-import { fixture, jobFailure, localContext, ownTmpdir, rejectionOf, REPO_ROOT, UdfTestCluster } from './support.js';
+import { fixture, localContext, ownTmpdir, rejectionOf, REPO_ROOT, UdfTestCluster } from './support.js';
 
 /**
  * RS-UDFs through `map` and `mapReduce` on a cluster of real processes: a Jobman, a Taskman and two
