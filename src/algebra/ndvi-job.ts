@@ -63,13 +63,7 @@ export interface NdviJobResult {
   seconds: number;
 }
 
-interface Scene {
-  scene: string;
-  red: string;
-  nir: string;
-  out: string;
-  width: number;
-  height: number;
+interface Scene extends Pick<NdviSceneSummary, 'scene' | 'red' | 'nir' | 'out' | 'width' | 'height'> {
   /** Window subtasks of this scene: input indexes [first, first + count). */
   first: number;
   count: number;

@@ -9,6 +9,7 @@ import { vi } from 'vitest';
 
 import { Cluster } from '../../../src/engine/client/cluster.js';
 import { JobmanClient, type NodeView } from '../../../src/engine/client/index.js';
+import { testContext } from '../udf/support.js';
 import type { UdfContext } from '../../../src/engine/udf/define.js';
 import { CLI } from '../../helpers/cli.js';
 import { TestCluster } from '../support/processes.js';
@@ -217,20 +218,7 @@ export function ownTmpdir(prefix: string): { dir: string; remove: () => void } {
 
 /** A context good enough to run a UDF's map and reduce in this process, as a single machine would. */
 export function localContext(index = 0): UdfContext {
-  return {
-    jobId: 'local',
-    subtaskId: 'local',
-    index,
-    attempt: 1,
-    node: 'local',
-    signal: new AbortController().signal,
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    progress: () => undefined,
-    open: () => {
-      throw new Error('no storage in this test');
-    },
-    scratchDir: tmpdir(),
-  };
+  return testContext('local', index);
 }
 
 /** One failed attempt, as a failed job's error lists it. */

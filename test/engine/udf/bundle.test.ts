@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { bundleUdf, MAX_BUNDLE_BYTES, UdfBundleError, UdfTooLargeError } from '../../../src/engine/udf/bundle.js';
 import { checkBundle } from '../../../src/engine/udf/loader.js';
-import { FIXTURES, tempDir, testContext, writeTree } from './support.js';
+import { FIXTURES, refusal, tempDir, testContext, writeTree } from './support.js';
 
 const PROJ4_UDF = join(FIXTURES, 'proj4-udf.ts');
 const NATIVE_UDF = join(FIXTURES, 'native-udf.ts');
@@ -16,15 +16,6 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
-/** What bundleUdf threw, checked to be of `type`. */
-async function refusal<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(type);
-  return err as E;
-}
 
 describe('bundling a UDF module', () => {
   it('carries its npm dependency but leaves databox-mr out, for the worker to provide', async () => {

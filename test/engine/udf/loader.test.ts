@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleUdf, type UdfBundle } from '../../../src/engine/udf/bundle.js';
 import { isUdf } from '../../../src/engine/udf/define.js';
 import { checkBundle, loadUdf, packageRoot, UdfHashError, UdfLoadError, UdfMissingPackageError, UdfNotAUdfError } from '../../../src/engine/udf/loader.js';
-import { FIXTURES, serving, tempDir, testContext, writeTree } from './support.js';
+import { FIXTURES, refusal, serving, tempDir, testContext, writeTree } from './support.js';
 
 const CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
 const run = promisify(execFile);
@@ -28,14 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.remove());
 
-async function refusal<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(type);
-  return err as E;
-}
 
 /** Bundles a module written into the temp dir. */
 async function bundleSource(name: string, files: Record<string, string>, entry = 'udf.mjs'): Promise<UdfBundle & { dir: string }> {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,11 +25,11 @@ export function writeTree(root: string, files: Record<string, string>): string {
 }
 
 /** A context good enough to call a UDF's map in a test. */
-export function testContext(node = 'test-node'): UdfContext {
+export function testContext(node = 'test-node', index = 0): UdfContext {
   return {
     jobId: '1',
     subtaskId: '1',
-    index: 0,
+    index,
     attempt: 1,
     node,
     signal: new AbortController().signal,
@@ -51,4 +52,14 @@ export function serving(code: Uint8Array): ((sha256: string) => Promise<Uint8Arr
     { calls: 0 },
   );
   return fetch;
+}
+
+/** What `promise` rejected with, checked to be of `type`. */
+export async function refusal<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(type);
+  return err as E;
 }
