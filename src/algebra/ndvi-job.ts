@@ -58,16 +58,12 @@ export interface NdviSceneSummary {
 
 export interface NdviJobResult {
   scenes: NdviSceneSummary[];
-  /** The two jobs: windows, then assembly. */
-  jobs: [number, number];
+  /** The jobs: one of window subtasks per scene, then one assembly per scene. */
+  jobs: number[];
   seconds: number;
 }
 
-interface Scene extends Pick<NdviSceneSummary, 'scene' | 'red' | 'nir' | 'out' | 'width' | 'height'> {
-  /** Window subtasks of this scene: input indexes [first, first + count). */
-  first: number;
-  count: number;
-}
+type Scene = Pick<NdviSceneSummary, 'scene' | 'red' | 'nir' | 'out' | 'width' | 'height'>;
 
 /** Red and NIR bands that do not pair up by scene name. */
 export class ScenePairingError extends DataboxError {
@@ -77,9 +73,10 @@ export class ScenePairingError extends DataboxError {
 }
 
 /**
- * NDVI of many scenes on a cluster, as two jobs of built-in tasks: one subtask per window of
- * `windowTiles` × `windowTiles` output tiles (`ndvi-window`: computes, compresses and writes its tiles as
- * a COG part), then one per scene (`cog-assemble`: the scene's COG from its parts' compressed tiles). The
+ * NDVI of many scenes on a cluster, as jobs of built-in tasks: per scene, a job of one subtask per window
+ * of `windowTiles` × `windowTiles` output tiles (`ndvi-window`: computes, compresses and writes its tiles
+ * as a COG part), then a one-subtask job (`cog-assemble`: the scene's COG from its parts' compressed
+ * tiles), queued at the head as soon as the scene's windows are done, so it overlaps later scenes. The
  * data stays where it is: workers read the bands from their URLs and write to `out`; only manifests and
  * statistics travel through the Jobman. Parts go under `<out>/.databox-parts/<run>/`, so `out` must be
  * reachable from every worker (S3, or a shared file system) when the cluster has several machines.
@@ -90,89 +87,84 @@ export async function runNdviJob(client: JobmanClient, options: NdviJobOptions, 
   const blockSize = options.blockSize ?? 512;
   const windowTiles = options.windowTiles ?? 4;
   const signal = options.signal;
-  const scenes = (planned ?? (await planNdvi(options))).scenes.map((s) => ({ ...s }));
+  const scenes = (planned ?? (await planNdvi(options))).scenes;
   const run = randomBytes(6).toString('hex');
   const partsDir = `${outPrefix(options.out)}/.databox-parts/${run}`;
-  const windows: NdviWindowInput[] = [];
-  for (const s of scenes) {
-    s.first = windows.length;
-    planPartRegions(s.width, s.height, blockSize, windowTiles).forEach((region, i) => {
-      windows.push({ scene: s.scene, red: s.red, nir: s.nir, dtype, blockSize, region, part: `${partsDir}/${s.scene}-${i}.part` });
-    });
-    s.count = windows.length - s.first;
-  }
+  const windows = scenes.map((s) =>
+    planPartRegions(s.width, s.height, blockSize, windowTiles).map((region, i): NdviWindowInput => ({ scene: s.scene, red: s.red, nir: s.nir, dtype, blockSize, region, part: `${partsDir}/${s.scene}-${i}.part` })),
+  );
   if (parseStorageUrl(options.out).kind === 'file') await mkdir(partsDir, { recursive: true });
 
-  const total = windows.length + scenes.length;
-  const report = (windowsDone: number, scenesDone: number): void => options.onProgress?.({ scenes: scenes.length, scenesDone, subtasks: total, subtasksDone: windowsDone + scenesDone });
+  const total = windows.reduce((n, w) => n + w.length, 0) + scenes.length;
+  const done = scenes.map(() => 0);
+  let scenesDone = 0;
+  const report = (): void => options.onProgress?.({ scenes: scenes.length, scenesDone, subtasks: total, subtasksDone: done.reduce((a, b) => a + b, 0) });
   const common: Omit<SubmitJob, 'task' | 'inputs'> = { ...(options.priority ? { priority: true } : {}), ...(options.node !== undefined ? { node: options.node } : {}) };
+  const wait = (id: number, k: number, base: number): Promise<unknown> =>
+    waitForSuccess(client, id, {
+      ...(signal ? { signal } : {}),
+      onProgress: (j) => {
+        done[k] = base + doneOf(j);
+        report();
+      },
+    });
 
-  const windowJob = await client.submit({ ...common, task: 'builtin:ndvi-window', inputs: windows as never }, signal);
-  let windowResults: NdviWindowResult[];
-  try {
-    await waitForSuccess(client, windowJob.id, { ...(signal ? { signal } : {}), onProgress: (j) => report(doneOf(j), 0) });
-    windowResults = (await results(client, windowJob.id, signal)) as NdviWindowResult[];
-  } catch (err) {
-    await Promise.all(windows.map((w) => removeObject(w.part).catch(() => undefined)));
-    throw err;
+  // A job of window subtasks per scene, queued in scene order; each scene's assembly is queued at the
+  // head as soon as its windows are done, so assemblies overlap the windows of the scenes after.
+  const windowJobs: number[] = [];
+  for (const w of windows) windowJobs.push((await client.submit({ ...common, task: 'builtin:ndvi-window', inputs: w as never }, signal)).id);
+  const assembleJobs: number[] = [];
+  const outcomes = await Promise.allSettled(
+    scenes.map(async (s, k) => {
+      await wait(windowJobs[k]!, k, 0);
+      const parts = (await results(client, windowJobs[k]!, signal)) as NdviWindowResult[];
+      const input: CogAssembleInput = { scene: s.scene, red: s.red, nir: s.nir, dtype, blockSize, out: s.out, parts: parts.map((r) => r.manifest) };
+      const job = await client.submit({ ...common, priority: true, task: 'builtin:cog-assemble', inputs: [input as never] }, signal);
+      assembleJobs[k] = job.id;
+      await wait(job.id, k, windows[k]!.length);
+      const [written] = (await results(client, job.id, signal)) as CogAssembleResult[];
+      scenesDone++;
+      report();
+      return summarize(s, parts, written!);
+    }),
+  );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed !== undefined) {
+    // Stop what still runs, and remove the parts nobody will assemble now.
+    await Promise.all([...windowJobs, ...assembleJobs.filter((id) => id !== undefined)].map((id) => client.cancel(id).catch(() => undefined)));
+    await Promise.all(windows.flat().map((w) => removeObject(w.part).catch(() => undefined)));
+    throw failed.reason;
   }
-  report(windows.length, 0);
-
-  const assemble: CogAssembleInput[] = scenes.map((s) => ({
-    scene: s.scene,
-    red: s.red,
-    nir: s.nir,
-    dtype,
-    blockSize,
-    out: s.out,
-    parts: windowResults.slice(s.first, s.first + s.count).map((r) => r.manifest),
-  }));
-  const assembleJob = await client.submit({ ...common, task: 'builtin:cog-assemble', inputs: assemble as never }, signal);
-  await waitForSuccess(client, assembleJob.id, { ...(signal ? { signal } : {}), onProgress: (j) => report(windows.length, doneOf(j)) });
-  const written = (await results(client, assembleJob.id, signal)) as CogAssembleResult[];
-  report(windows.length, scenes.length);
   if (parseStorageUrl(options.out).kind === 'file') {
-    // The parts are gone (the assembly deletes them); their directories go too, `.databox-parts` if empty.
+    // The parts are gone (each assembly deletes its own); their directories go too, `.databox-parts` if empty.
     await rm(partsDir, { recursive: true, force: true });
     await rmdir(dirname(partsDir)).catch(() => undefined);
   }
-
   return {
-    scenes: scenes.map((s, i) => {
-      const parts = windowResults.slice(s.first, s.first + s.count);
-      let valid = 0;
-      let nodata = 0;
-      let sum = 0;
-      let min: number | null = null;
-      let max: number | null = null;
-      let ms = written[i]!.ms;
-      for (const p of parts) {
-        valid += p.stats.valid;
-        nodata += p.stats.nodata;
-        sum += p.stats.sum;
-        if (p.stats.min !== null) min = min === null ? p.stats.min : Math.min(min, p.stats.min);
-        if (p.stats.max !== null) max = max === null ? p.stats.max : Math.max(max, p.stats.max);
-        ms += p.ms;
-      }
-      return {
-        scene: s.scene,
-        red: s.red,
-        nir: s.nir,
-        out: s.out,
-        width: s.width,
-        height: s.height,
-        bytes: written[i]!.bytes,
-        valid,
-        nodata,
-        min,
-        mean: valid > 0 ? sum / valid : null,
-        max,
-        workerSeconds: ms / 1000,
-      };
-    }),
-    jobs: [windowJob.id, assembleJob.id],
+    scenes: outcomes.map((o) => (o as PromiseFulfilledResult<NdviSceneSummary>).value),
+    jobs: [...windowJobs, ...assembleJobs],
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** A scene's summary from its windows' statistics and its assembly. */
+function summarize(s: Scene, parts: readonly NdviWindowResult[], written: CogAssembleResult): NdviSceneSummary {
+  let valid = 0;
+  let nodata = 0;
+  let sum = 0;
+  let min: number | null = null;
+  let max: number | null = null;
+  let ms = written.ms;
+  for (const p of parts) {
+    valid += p.stats.valid;
+    nodata += p.stats.nodata;
+    sum += p.stats.sum;
+    if (p.stats.min !== null) min = min === null ? p.stats.min : Math.min(min, p.stats.min);
+    if (p.stats.max !== null) max = max === null ? p.stats.max : Math.max(max, p.stats.max);
+    ms += p.ms;
+  }
+  const { scene, red, nir, out, width, height } = s;
+  return { scene, red, nir, out, width, height, bytes: written.bytes, valid, nodata, min, mean: valid > 0 ? sum / valid : null, max, workerSeconds: ms / 1000 };
 }
 
 /** The scenes of an NDVI job, paired and checked; `runNdviJob` plans them itself unless given a plan. */
@@ -199,7 +191,7 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
     const nir = nirByScene.get(scene);
     if (nir === undefined) throw new ScenePairingError(`No NIR band for scene ${scene} (red ${red}) among the ${nirs.length} files of ${[options.nir].flat().join(' ')}`);
     if (nir === red) throw new ScenePairingError(`Scene ${scene}: the red and NIR bands are the same file ${red}`);
-    scenes.push({ scene, red, nir, out: single ? options.out : `${outPrefix(options.out)}/${scene}_NDVI.tif`, width: 0, height: 0, first: 0, count: 0 });
+    scenes.push({ scene, red, nir, out: single ? options.out : `${outPrefix(options.out)}/${scene}_NDVI.tif`, width: 0, height: 0 });
   }
   // Only headers are read here (a few range requests each), eight scenes at a time: a pair that cannot
   // make an NDVI fails now, not in a subtask on every retry.

@@ -108,6 +108,14 @@ export function formatNdviSummary(r: NdviJobResult, where: string): string {
   const rows = r.scenes.map((s) => [s.scene, `${s.width}×${s.height}`, f(s.min), f(s.mean), f(s.max), formatBytes(s.bytes), `${s.workerSeconds.toFixed(2)} s`, s.out]);
   return (
     formatTable(['SCENE', 'SIZE', 'MIN', 'MEAN', 'MAX', 'COG', 'WORKER TIME', 'OUT'], rows) +
-    `${r.scenes.length} scene${r.scenes.length === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s on ${where} (jobs ${r.jobs[0]} and ${r.jobs[1]})\n`
+    `${r.scenes.length} scene${r.scenes.length === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s on ${where} (jobs ${formatIds(r.jobs)})\n`
   );
+}
+
+/** `1 and 2`, `1 to 20`: the job ids of a run, which are consecutive unless other work came between. */
+function formatIds(ids: readonly number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  if (sorted.length <= 2) return sorted.join(' and ');
+  const consecutive = sorted.every((id, i) => i === 0 || id === sorted[i - 1]! + 1);
+  return consecutive ? `${sorted[0]} to ${sorted.at(-1)}` : sorted.join(', ');
 }
