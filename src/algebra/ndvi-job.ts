@@ -3,7 +3,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import type { JobView, SubmitJob } from '../engine/api/schemas.js';
-import { waitForSuccess } from '../engine/client/cluster.js';
+import { jobResults, waitForSuccess } from '../engine/client/cluster.js';
 import type { JobmanClient } from '../engine/client/index.js';
 import { DataboxError } from '../errors.js';
 import { GeoTiff, planPartRegions } from '../raster/index.js';
@@ -63,6 +63,9 @@ export interface NdviJobResult {
   seconds: number;
 }
 
+/** An `--out` that names one file rather than a prefix. */
+const ONE_FILE = /\.tiff?$/i;
+
 type Scene = Pick<NdviSceneSummary, 'scene' | 'red' | 'nir' | 'out' | 'width' | 'height'>;
 
 /** Red and NIR bands that do not pair up by scene name. */
@@ -117,12 +120,12 @@ export async function runNdviJob(client: JobmanClient, options: NdviJobOptions, 
   const outcomes = await Promise.allSettled(
     scenes.map(async (s, k) => {
       await wait(windowJobs[k]!, k, 0);
-      const parts = (await results(client, windowJobs[k]!, signal)) as NdviWindowResult[];
+      const parts = (await jobResults(client, windowJobs[k]!, signal)).map((r) => r.result as unknown as NdviWindowResult);
       const input: CogAssembleInput = { scene: s.scene, red: s.red, nir: s.nir, dtype, blockSize, out: s.out, parts: parts.map((r) => r.manifest) };
       const job = await client.submit({ ...common, priority: true, task: 'builtin:cog-assemble', inputs: [input as never] }, signal);
       assembleJobs[k] = job.id;
       await wait(job.id, k, windows[k]!.length);
-      const [written] = (await results(client, job.id, signal)) as CogAssembleResult[];
+      const [written] = (await jobResults(client, job.id, signal)).map((r) => r.result as unknown as CogAssembleResult);
       scenesDone++;
       report();
       return summarize(s, parts, written!);
@@ -180,7 +183,7 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
   const expand = async (patterns: string | readonly string[]): Promise<string[]> => (await Promise.all([patterns].flat().map((p) => splitByFile(p)))).flat();
   const [reds, nirs] = await Promise.all([expand(options.red), expand(options.nir)]);
   const nirByScene = new Map(nirs.map((n) => [sceneName(n), n]));
-  const single = /\.tiff?$/i.test(options.out);
+  const single = ONE_FILE.test(options.out);
   if (single && reds.length > 1) throw new DataboxError('ERR_OPTIONS', `--out ${options.out} names one file, but ${reds.length} scenes match ${[options.red].flat().join(' ')}; give a directory or URL prefix`);
   const scenes: Scene[] = [];
   const seen = new Set<string>();
@@ -215,7 +218,7 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
 
 /** `out` as a prefix without a trailing slash; a local one made absolute, so workers in other directories agree. */
 function outPrefix(out: string): string {
-  const single = /\.tiff?$/i.test(out);
+  const single = ONE_FILE.test(out);
   const location = parseStorageUrl(out);
   if (location.kind === 'file') {
     const path = single ? location.path.replace(/\/[^/]*$/, '') : location.path;
@@ -227,10 +230,4 @@ function outPrefix(out: string): string {
 
 function doneOf(job: JobView): number {
   return job.counts.succeeded + job.counts.failed + job.counts.cancelled;
-}
-
-async function results(client: JobmanClient, id: number, signal: AbortSignal | undefined): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for await (const r of client.results(id, { pageSize: 10_000, ...(signal ? { signal } : {}) })) out.push(r.result);
-  return out;
 }

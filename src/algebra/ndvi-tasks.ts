@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { DataboxError } from '../errors.js';
+import { parseOptions } from '../options.js';
 import type { Task } from '../engine/tasks/builtins.js';
 import { CogPartWriter, GeoTiff, assembleCog, cutTile, regionWindow, storedNodata, type CogOptions } from '../raster/index.js';
 import { removeObject } from '../storage/index.js';
@@ -57,11 +58,15 @@ export interface CogAssembleResult {
   ms: number;
 }
 
-function parseInput<T>(schema: z.ZodType<T>, input: unknown, task: string): T {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new DataboxError('ERR_TASK_INPUT', `builtin:${task}: input.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`);
+function parseInput<S extends z.ZodType>(schema: S, input: unknown, task: string): z.output<S> {
+  return parseOptions(
+    schema,
+    input,
+    (p) => {
+      throw new DataboxError('ERR_TASK_INPUT', `builtin:${task}: ${p.name} ${p.problem} (got ${JSON.stringify(p.value) ?? String(p.value)})`);
+    },
+    'input',
+  );
 }
 
 async function ndviWindow(raw: unknown, signal: AbortSignal): Promise<NdviWindowResult> {

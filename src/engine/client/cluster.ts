@@ -103,7 +103,7 @@ export class Cluster {
   /** Submits a map job and returns its handle at once. */
   async submitMap<O = unknown>(udf: UdfModule, inputs: Iterable<unknown>, opts: UdfJobOptions = {}): Promise<JobHandle<O[]>> {
     const job = await this.submitUdf(udf, inputs, 'map', opts);
-    return this.handle(job.id, opts, async () => (await this.encodedResults(job.id)).map((r) => decodeValue(r.result) as O));
+    return this.handle(job.id, opts, async () => (await jobResults(this.client, job.id)).map((r) => decodeValue(r.result) as O));
   }
 
   /**
@@ -116,7 +116,7 @@ export class Cluster {
     const { sha256, hasReduce } = await this.bundle(udf);
     if (!hasReduce) throw new DataboxError('ERR_UDF_NO_REDUCE', `${String(udf)} has no reduce function; a map-reduce job needs defineUdf({ map, reduce })`);
     const job = await this.submitUdf(udf, inputs, 'map', opts);
-    return this.handle(job.id, opts, async () => decodeValue(await this.reduceAll(sha256, await this.encodedResults(job.id), opts)) as O);
+    return this.handle(job.id, opts, async () => decodeValue(await this.reduceAll(sha256, await jobResults(this.client, job.id), opts)) as O);
   }
 
   /** Stops an embedded cluster (a no-op for one attached to by URL). */
@@ -199,11 +199,7 @@ export class Cluster {
     };
   }
 
-  private async encodedResults(id: number): Promise<{ result: JsonValue; node: string | null }[]> {
-    const rows: { result: JsonValue; node: string | null }[] = [];
-    for await (const r of this.client.results(id, { pageSize: 10_000 })) rows.push({ result: r.result, node: r.node });
-    return rows;
-  }
+
 
   /** Folds encoded results to one, on the cluster: per node first (pinned there), then in rounds of REDUCE_FAN_IN. */
   private async reduceAll(sha256: string, rows: { result: JsonValue; node: string | null }[], opts: UdfJobOptions): Promise<JsonValue> {
@@ -211,7 +207,9 @@ export class Cluster {
     const byNode = new Map<string, JsonValue[]>();
     for (const r of rows) {
       const key = r.node ?? '';
-      byNode.set(key, [...(byNode.get(key) ?? []), r.result]);
+      const values = byNode.get(key);
+      if (values === undefined) byNode.set(key, [r.result]);
+      else values.push(r.result);
     }
     const live = new Set((await this.client.nodes(opts.signal)).filter((n) => n.state === 'alive').map((n) => n.name));
     let partials = (
@@ -234,7 +232,7 @@ export class Cluster {
     for (let i = 0; i < partials.length; i += REDUCE_FAN_IN) groups.push(partials.slice(i, i + REDUCE_FAN_IN));
     const job = await this.submitEncoded(sha256, groups, 'reduce', opts, node);
     await waitForSuccess(this.client, job.id, { ...(opts.signal ? { signal: opts.signal } : {}) });
-    return (await this.encodedResults(job.id)).map((r) => r.result);
+    return (await jobResults(this.client, job.id)).map((r) => r.result);
   }
 }
 
@@ -253,6 +251,13 @@ export async function waitForSuccess(client: JobmanClient, id: number, opts: { s
   const first = errors[0];
   const why = first === undefined ? '' : `; input ${first.index}, attempt ${first.attempt}${first.node ? ` on ${first.node}` : ''}: ${first.message}`;
   throw new JobFailedError(`Job ${id} (${job.task}) ${job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed for good`}${why}`, job, errors);
+}
+
+/** A finished job's results as stored (JSON, not decoded), in input order, with the node that ran each. */
+export async function jobResults(client: JobmanClient, id: number, signal?: AbortSignal): Promise<{ result: JsonValue; node: string | null }[]> {
+  const rows: { result: JsonValue; node: string | null }[] = [];
+  for await (const r of client.results(id, { pageSize: 10_000, ...(signal ? { signal } : {}) })) rows.push({ result: r.result, node: r.node });
+  return rows;
 }
 
 /** How `connect` starts or reaches a cluster. */

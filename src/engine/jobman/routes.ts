@@ -82,10 +82,10 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
   });
 
   // UDF bundles: content-addressed, uploaded once by clients, fetched by workers on first use.
-  app.register(async (scope) => {
+  app.register(async (plain) => {
+    const scope = plain.withTypeProvider<ZodTypeProvider>();
     scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_BUNDLE_BYTES }, (_req, body, done) => done(null, body));
-    const typedScope = scope as unknown as App;
-    typedScope.put(
+    scope.put(
       '/v1/udfs/:sha256',
       { schema: { summary: 'Upload a UDF bundle under its SHA-256 (application/octet-stream)', params: udfParamsSchema, response: { 200: udfStoredSchema, 201: udfStoredSchema, ...errors } } },
       async (req, reply) => {
@@ -96,7 +96,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
         return reply.code(created ? 201 : 200).send({ sha256: req.params.sha256, bytes: req.body.length, created });
       },
     );
-    typedScope.get('/v1/udfs/:sha256', { schema: { summary: 'Download a UDF bundle', params: udfParamsSchema, response: errors } }, async (req, reply) =>
+    scope.get('/v1/udfs/:sha256', { schema: { summary: 'Download a UDF bundle', params: udfParamsSchema, response: errors } }, async (req, reply) =>
       // Bytes, not JSON: the 200 answer has no schema to type it by.
       reply.type('application/octet-stream').send((await udfs.get(req.params.sha256)) as never),
     );

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { DataboxError } from '../../errors.js';
+import { writeAll } from '../../storage/index.js';
 import { SHA256_HEX } from '../udf/limits.js';
 
 /** An uploaded bundle whose bytes do not hash to the name it was uploaded under. */
@@ -22,7 +23,8 @@ export class UnknownUdfError extends DataboxError {
 /**
  * The Jobman's UDF bundles, one file per bundle named by its SHA-256 under `DIR/udfs/`. A bundle is
  * content-addressed, so an upload of one already there is a no-op and a stored one never changes;
- * writes go through a temporary file and a rename, so a reader never sees half a bundle.
+ * writes go through the storage layer's file sink (a temporary file and a rename), so a reader never sees
+ * half a bundle.
  */
 export class UdfBundles {
   private constructor(private readonly dir: string) {}
@@ -38,13 +40,7 @@ export class UdfBundles {
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== sha256) throw new UdfHashMismatchError(sha256, actual);
     if (await this.has(sha256)) return false;
-    const tmp = join(this.dir, `.${sha256}.${randomUUID()}.tmp`);
-    try {
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, this.path(sha256));
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    await writeAll(this.path(sha256), bytes);
     return true;
   }
 

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
 
 import { DataboxError } from '../../errors.js';
+import { writeAll } from '../../storage/index.js';
 import { isUdf, type Udf } from './define.js';
 import { SHA256_HEX } from './limits.js';
 
@@ -189,15 +190,11 @@ async function cachedBundle(sha256: string, file: string, plan: LoadPlan): Promi
   }
 }
 
-/** Writes a temp file beside `file`, then renames it over: readers see the whole bundle or none. */
+/** Writes the bundle through the storage layer's file sink: a temp file renamed over, so readers see all or none. */
 async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${uniqueSuffix()}.tmp`;
   try {
-    await writeFile(tmp, bytes, { flag: 'wx' });
-    await rename(tmp, file);
+    await writeAll(file, bytes);
   } catch (err) {
-    await rm(tmp, { force: true });
     throw new UdfLoadError(`Cannot write ${file}: ${(err as Error).message}`, err);
   }
 }

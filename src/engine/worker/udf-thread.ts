@@ -7,7 +7,7 @@ import { openSource } from '../../storage/index.js';
 import type { UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
-import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread } from './udf-protocol.js';
+import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread, type ToThread } from './udf-protocol.js';
 
 /**
  * The thread of a worker process that runs RS-UDF code, one subtask at a time. User code that computes
@@ -30,7 +30,7 @@ port.on('message', (raw: unknown) => {
   void run(msg);
 });
 
-async function run(msg: Extract<ReturnType<typeof toThreadSchema.parse>, { t: 'run' }>): Promise<void> {
+async function run(msg: Extract<ToThread, { t: 'run' }>): Promise<void> {
   const abort = new AbortController();
   running.set(msg.id, abort);
   let scratchDir: string | undefined;
