@@ -1,4 +1,3 @@
-import { DataboxError } from '../errors.js';
 import {
   CodecPool,
   sharedCodecs,
@@ -9,12 +8,13 @@ import {
   planSpans,
   storedNodata,
   type CogCompression,
-  type CogOptions,
   type CogWriteResult,
   type RasterWindow,
   type Span,
 } from '../raster/index.js';
-import { NDVI_NODATA, computeNdvi, emptyNdviStats, type NdviDType, type NdviStats } from './ndvi.js';
+import { checkSameGrid } from './grid.js';
+import { outputCogOptions } from './output.js';
+import { NDVI_NODATA, computeNdvi, emptyNdviStats, ndviOutput, type NdviDType, type NdviStats } from './ndvi.js';
 
 export interface NdviFileOptions {
   /** URL of the red band (Landsat 8/9: B4). */
@@ -44,13 +44,6 @@ export interface NdviFileResult {
   stats: NdviStats;
 }
 
-/** Red and NIR bands that do not cover the same pixels. */
-export class BandMismatchError extends DataboxError {
-  constructor(message: string) {
-    super('ERR_BAND_MISMATCH', message);
-  }
-}
-
 /**
  * NDVI of two single-band rasters into a COG with the red band's grid. Streams by spans of a few tiles
  * (see planSpans): reads the next span while the current one is computed and written; decoding and
@@ -67,8 +60,8 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
     opened.push(red);
     const nir = await GeoTiff.open(options.nir, open);
     opened.push(nir);
-    checkSameGrid(red, nir);
-    const writer = await CogWriter.create(options.out, { ...ndviCogOptions(red, dtype, options.blockSize ?? 512), compression: options.compression ?? 'deflate' }, { codecs: pool });
+    checkSameGrid([{ name: 'Red', raster: red }, { name: 'NIR', raster: nir }], 'NDVI');
+    const writer = await CogWriter.create(options.out, { ...outputCogOptions(red, ndviOutput(dtype, options.blockSize ?? 512)), compression: options.compression ?? 'deflate' }, { codecs: pool });
     const stats = emptyNdviStats();
     try {
       const b = writer.options.blockSize;
@@ -99,39 +92,5 @@ export async function ndviFile(options: NdviFileOptions): Promise<NdviFileResult
   } finally {
     await Promise.all(opened.map((g) => g.close()));
     await own?.close();
-  }
-}
-
-/** The COG options of a scene's NDVI, from its red band: the one definition parts and assembly share. */
-export function ndviCogOptions(red: GeoTiff, dtype: NdviDType, blockSize: number): CogOptions {
-  return {
-    width: red.width,
-    height: red.height,
-    dtype: dtype === 'int16' ? 'Int16' : 'Float32',
-    geotransform: red.geotransform,
-    epsg: red.crs?.epsg ?? null,
-    geoKeys: red.geoKeys,
-    nodata: NDVI_NODATA[dtype],
-    compression: 'deflate',
-    blockSize,
-  };
-}
-
-/** Fails unless red and NIR cover the same pixels: size, geotransform and CRS. */
-export function checkSameGrid(red: GeoTiff, nir: GeoTiff): void {
-  if (red.width !== nir.width || red.height !== nir.height) {
-    throw new BandMismatchError(
-      `Red ${red.url} is ${red.width}×${red.height} but NIR ${nir.url} is ${nir.width}×${nir.height}; NDVI needs the same grid`,
-    );
-  }
-  const a = red.geotransform;
-  const b = nir.geotransform;
-  if (a !== null && b !== null && a.some((v, i) => Math.abs(v - b[i]!) > 1e-6 * Math.max(1, Math.abs(v)))) {
-    throw new BandMismatchError(
-      `Red ${red.url} and NIR ${nir.url} have different geotransforms ([${a.join(', ')}] vs [${b.join(', ')}])`,
-    );
-  }
-  if ((red.crs?.epsg ?? null) !== (nir.crs?.epsg ?? null)) {
-    throw new BandMismatchError(`Red ${red.url} is EPSG:${red.crs?.epsg} but NIR ${nir.url} is EPSG:${nir.crs?.epsg}`);
   }
 }

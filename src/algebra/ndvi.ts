@@ -1,4 +1,6 @@
 import type { TypedArray } from '../raster/index.js';
+import type { Op } from './ops.js';
+import { outputSpec, type OutputSpec } from './output.js';
 
 /** NDVI output types: Float32 holds NDVI itself (nodata NaN); Int16 holds NDVI × 10000 (nodata −32768). */
 export const NDVI_DTYPES = ['float32', 'int16'] as const;
@@ -61,4 +63,17 @@ export function computeNdvi(
   stats.min = min;
   stats.max = max;
   stats.sum = sum;
+}
+
+/** NDVI as band math: the one definition `databox ndvi` runs, and what `databox calc` reproduces. */
+export const NDVI_EXPRESSION = '(nir - red) / (nir + red)';
+
+/** The op that makes one scene's NDVI. */
+export function ndviOp(red: string, nir: string): Op {
+  return { type: 'calc', expr: NDVI_EXPRESSION, bands: [{ name: 'red', url: red, band: 0 }, { name: 'nir', url: nir, band: 0 }] };
+}
+
+/** The output of an NDVI job: Float32 holds NDVI itself (nodata NaN); Int16 holds NDVI × 10000 (nodata −32768). */
+export function ndviOutput(dtype: NdviDType, blockSize: number): OutputSpec {
+  return dtype === 'int16' ? outputSpec('Int16', { nodata: NDVI_NODATA.int16, scale: 10000, blockSize }) : outputSpec('Float32', { blockSize });
 }

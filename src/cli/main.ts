@@ -6,6 +6,8 @@ import { closeSharedConnections } from '../storage/index.js';
 import { InterruptedError, type CliContext } from './context.js';
 import { registerInfo } from './commands/info.js';
 import { registerNdvi } from './commands/ndvi.js';
+import { registerAlgebra } from './commands/algebra.js';
+import { registerZonal } from './commands/zonal.js';
 import { registerTranslate } from './commands/translate.js';
 import { registerClientCommands } from './commands/engine-client.js';
 import { registerEngineServers } from './commands/engine-servers.js';
@@ -21,6 +23,8 @@ export function buildProgram(context: CliContext): Command {
   registerInfo(program);
   registerTranslate(program, context);
   registerNdvi(program, context);
+  registerAlgebra(program, context);
+  registerZonal(program, context);
   registerEngineServers(program, context);
   registerClientCommands(program, context);
   return program;

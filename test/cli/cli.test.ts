@@ -128,7 +128,7 @@ describe('databox ndvi', () => {
     copyFileSync(join(CONFORMANCE, 'u8_deflate_tiled256.tif'), nir);
     const r = await runCli(['ndvi', '--red', L8_RED, '--nir', nir, '--out', join(tmp.dir, 'x.tif')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^databox: Red .*B4\.TIF is 41×41 but NIR .*B5\.TIF is 294×304; NDVI needs the same grid\n$/);
+    expect(r.stderr).toMatch(/^databox: NIR .*B5\.TIF differs from Red .*B4\.TIF: size 294×304 vs 41×41, .*; NDVI needs the same grid\n$/);
   });
 
   it('pairs red and NIR bands by scene name, and names a red band without a partner', async () => {

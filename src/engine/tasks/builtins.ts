@@ -43,16 +43,17 @@ export const BUILTINS: Readonly<Record<BuiltinName, Task>> = {
     if (attempt === 1) process.exit(70);
     return index;
   },
-  'ndvi-window': (ctx) => rasterTask('ndvi-window', ctx),
+  'raster-window': (ctx) => rasterTask('raster-window', ctx),
   'cog-assemble': (ctx) => rasterTask('cog-assemble', ctx),
+  'zonal-tiles': async (ctx) => (await import('../../algebra/zonal/tasks.js')).zonalTiles(ctx),
 };
 
 /**
  * The raster built-ins, loaded on first use: the raster library and the storage clients would add about
  * 0.3 s to the start of every worker process, most of which never runs them.
  */
-async function rasterTask(name: 'ndvi-window' | 'cog-assemble', ctx: TaskContext): Promise<unknown> {
-  const { RASTER_TASKS } = await import('../../algebra/ndvi-tasks.js');
+async function rasterTask(name: 'raster-window' | 'cog-assemble', ctx: TaskContext): Promise<unknown> {
+  const { RASTER_TASKS } = await import('../../algebra/window-tasks.js');
   return RASTER_TASKS[name](ctx);
 }
 

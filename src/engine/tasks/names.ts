@@ -3,10 +3,10 @@ import { SHA256_HEX } from '../udf/limits.js';
 
 /**
  * The built-in tasks: the four diagnostic ones that exercise the scheduler without user code, and the
- * raster steps of `databox ndvi` (see src/algebra/ndvi-tasks.ts). Names only, so the Jobman can check a
+ * raster steps of the map-algebra jobs (see src/algebra/window-tasks.ts and src/algebra/zonal/tasks.ts). Names only, so the Jobman can check a
  * task without loading what runs it.
  */
-export const BUILTIN_NAMES = ['noop', 'sleep', 'fail', 'crash', 'ndvi-window', 'cog-assemble'] as const;
+export const BUILTIN_NAMES = ['noop', 'sleep', 'fail', 'crash', 'raster-window', 'cog-assemble', 'zonal-tiles'] as const;
 export type BuiltinName = (typeof BUILTIN_NAMES)[number];
 
 /** What a job's `task` names: a built-in task, or an RS-UDF bundle uploaded under its SHA-256. */

@@ -1,0 +1,168 @@
+import { basename } from 'node:path';
+
+import { InvalidArgumentError, type Command } from 'commander';
+
+import {
+  FOCAL_OPS,
+  FOCAL_SHAPES,
+  OCX_ALGORITHMS,
+  OCX_BLUES,
+  OCX_COEFFICIENTS,
+  ONE_FILE,
+  OUTPUT_DTYPES,
+  outputSpec,
+  partsPrefixOf,
+  parseCoefficients,
+  planScene,
+  runWindowJob,
+  type BandSource,
+  type FocalOp,
+  type FocalShape,
+  type OcxAlgorithm,
+  type Op,
+  type WindowJobResult,
+} from '../../algebra/index.js';
+import { parseStorageUrl } from '../../storage/index.js';
+import { UsageError, type CliContext } from '../context.js';
+import { choiceOption, intOption } from '../options.js';
+import { clusterOptions, collect, formatSceneSummary, placement, progressBar, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
+
+/**
+ * `databox calc`, `databox chlorophyll` and `databox focal`: one op over one grid of rasters into one
+ * COG, run as a window job (see src/algebra/window-job.ts) on an embedded or a running cluster.
+ */
+
+interface OutputFlags extends ClusterFlags, WindowFlags {
+  out: string;
+  dtype: string;
+  nodata?: number;
+}
+
+const DTYPE_NAMES = Object.keys(OUTPUT_DTYPES);
+
+/** The output options; `--out` unless the command takes the output as an argument. */
+function outputOptions(command: Command, outFlag = true): Command {
+  if (outFlag) command.requiredOption('--out <url>', 'the COG to write: a .tif path, or an s3:// or file:// URL ending in .tif');
+  return clusterOptions(
+    windowOptions(
+      command
+        .option('--dtype <type>', `output type: ${DTYPE_NAMES.join(', ')}; integer types round to nearest`, choiceOption('--dtype', DTYPE_NAMES), 'float32')
+        .option('--nodata <value>', 'nodata value of an integer output (default: the type’s minimum if signed, maximum if unsigned; floats use NaN)', numberOption('--nodata')),
+    ),
+  );
+}
+
+export function registerAlgebra(program: Command, { signal }: CliContext): void {
+  outputOptions(
+    program
+      .command('calc')
+      .description('band math: an expression over named bands, pixel by pixel, into one COG on a cluster. Nodata in any band used, or a NaN or infinite result, gives nodata')
+      .requiredOption('--expr <expression>', 'e.g. "(nir - red) / (nir + red)": + - * / ^, < <= > >= == !=, and or not, where(c, a, b), abs sqrt log log10 exp min max clamp, numbers, band names')
+      .requiredOption('--band <name=url>', 'a named input: NAME=<url>, or NAME=<url>#N for band N (from 1) of a multi-band file; repeatable', collect, []),
+  ).action(async (flags: OutputFlags & { expr: string; band: string[] }) => {
+    const op: Op = { type: 'calc', expr: flags.expr, bands: flags.band.map(parseBandFlag) };
+    const names = op.bands.map((b) => b.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new UsageError(`--band ${twice} is given twice; each band name names one input`);
+    await runOne('calc', op, flags, signal);
+  });
+
+  outputOptions(
+    program
+      .command('chlorophyll')
+      .description(
+        'chlorophyll-a (mg m^-3) by the OCx band-ratio algorithms: chl = 10^(a0 + a1·X + a2·X² + a3·X³ + a4·X⁴), X = log10(max(blue) / green); ratios outside 0.21–30 give nodata (see docs/algebra.md)',
+      )
+      .requiredOption('--algorithm <name>', `${OCX_ALGORITHMS.join(' or ')}: oc2 takes one --blue, oc3 two`, choiceOption('--algorithm', OCX_ALGORITHMS))
+      .requiredOption('--coefficients <set>', `${Object.keys(OCX_COEFFICIENTS).join(', ')}, or custom:a0,a1,a2,a3,a4`)
+      .requiredOption('--blue <url>', 'a blue reflectance band (Landsat 8: B2 for oc2; B1 and B2 for oc3); repeatable, in the order of the set', collect, [])
+      .requiredOption('--green <url>', 'the green reflectance band (Landsat 8: B3)')
+      .option('--scale <k>', 'reflectance = value × scale + offset, for bands stored as scaled integers (Landsat Collection 2 surface reflectance: 0.0000275)', numberOption('--scale'), 1)
+      .option('--offset <c>', 'see --scale (Landsat Collection 2 surface reflectance: -0.2)', numberOption('--offset'), 0),
+  ).action(async (flags: OutputFlags & { algorithm: OcxAlgorithm; coefficients: string; blue: string[]; green: string; scale: number; offset: number }) => {
+    parseCoefficients(flags.coefficients, flags.algorithm);
+    const want = OCX_BLUES[flags.algorithm];
+    if (flags.blue.length !== want) throw new UsageError(`--algorithm ${flags.algorithm} takes ${want} --blue band${want > 1 ? 's' : ''} (got ${flags.blue.length})`);
+    if (!(flags.scale > 0)) throw new UsageError(`--scale must be positive (got ${flags.scale})`);
+    const band = (name: string, url: string): BandSource => ({ name, url: absolute(url), band: 0 });
+    const op: Op = {
+      type: 'chlorophyll',
+      algorithm: flags.algorithm,
+      coefficients: flags.coefficients,
+      blues: flags.blue.map((u, i) => band(want > 1 ? `blue ${i + 1}` : 'blue', u)),
+      green: band('green', flags.green),
+      scale: flags.scale,
+      offset: flags.offset,
+    };
+    await runOne('chlorophyll', op, flags, signal);
+  });
+
+  outputOptions(
+    program
+      .command('focal')
+      .description(
+        'a moving-window statistic of every pixel into one COG on a cluster; pixels outside the raster and nodata pixels are left out of each window, and nodata pixels stay nodata. Windows read a halo of the radius, so the result equals one pass exactly',
+      )
+      .argument('<in>', 'the raster to filter (a path or URL)')
+      .argument('<out>', 'the COG to write: a .tif path, or an s3:// or file:// URL ending in .tif')
+      .requiredOption('--op <name>', `${FOCAL_OPS.join(', ')} (median: an even count gives the mean of the two middle values)`, choiceOption('--op', FOCAL_OPS))
+      .requiredOption('--radius <r>', 'window radius in pixels: a square of 2r+1 pixels a side, or a circle of radius r', intOption('--radius', 1, 64))
+      .option('--shape <shape>', FOCAL_SHAPES.join(' or '), choiceOption('--shape', FOCAL_SHAPES), 'square')
+      .option('--band <n>', 'band of <in>, from 1', intOption('--band', 1, 65535), 1),
+    false,
+  ).action(async (input: string, out: string, flags: Omit<OutputFlags, 'out'> & { op: FocalOp; radius: number; shape: FocalShape; band: number }) => {
+    const op: Op = { type: 'focal', op: flags.op, radius: flags.radius, shape: flags.shape, input: { name: 'input', url: absolute(input), band: flags.band - 1 } };
+    await runOne('focal', op, { ...flags, out }, signal);
+  });
+}
+
+/** Plans the op (headers only: grids, bands, the expression), then runs it as a window job. */
+async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSignal): Promise<void> {
+  if (!ONE_FILE.test(flags.out)) throw new UsageError(`--out ${flags.out} must name a .tif file`);
+  const dtype = OUTPUT_DTYPES[flags.dtype]!;
+  if (flags.nodata !== undefined && (dtype === 'Float32' || dtype === 'Float64')) throw new UsageError(`--nodata applies to integer outputs; --dtype ${flags.dtype} writes NaN for nodata`);
+  const output = outputSpec(dtype, { blockSize: flags.blockSize, ...(flags.nodata !== undefined ? { nodata: flags.nodata } : {}) });
+  const out = absolute(flags.out);
+  const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal);
+  const result = await withCluster(flags, signal, async (cluster, where) => {
+    const bar = progressBar(process.stderr, label);
+    try {
+      const r = await runWindowJob(cluster.client, { scenes: [scene], output, partsPrefix: partsPrefixOf(out), windowTiles: flags.windowTiles, ...placement(flags), onProgress: bar.update, signal });
+      bar.stop();
+      return { r, where };
+    } finally {
+      bar.stop();
+    }
+  });
+  report(result.r, result.where, flags, dtype);
+}
+
+function report(r: WindowJobResult, where: string, flags: OutputFlags, dtype: string): void {
+  const rows = r.scenes.map((s) => ({ ...s, min: s.stats.min, max: s.stats.max }));
+  process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatSceneSummary(rows, r.seconds, r.jobs, where));
+  const clipped = r.scenes.reduce((n, s) => n + s.stats.outOfRange, 0);
+  if (clipped > 0) process.stderr.write(`databox: warning: ${clipped} value${clipped === 1 ? '' : 's'} outside the range of ${dtype} were written as nodata\n`);
+}
+
+/** `NAME=<url>` or `NAME=<url>#N`. */
+export function parseBandFlag(text: string): BandSource {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+?)(?:#(\d+))?$/.exec(text);
+  if (m === null) throw new UsageError(`--band ${text} must be NAME=<url> or NAME=<url>#N, NAME a letter or _ then letters, digits or _`);
+  const band = m[3] === undefined ? 1 : Number(m[3]);
+  if (band < 1) throw new UsageError(`--band ${text}: bands count from 1 (got #${m[3]})`);
+  return { name: m[1]!, url: absolute(m[2]!), band: band - 1 };
+}
+
+/** A local path made absolute, so workers in other directories agree on it; URLs as they are. */
+function absolute(url: string): string {
+  const location = parseStorageUrl(url);
+  return location.kind === 'file' ? location.path : url;
+}
+
+function numberOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a finite number (got "${value}").`);
+    return n;
+  };
+}

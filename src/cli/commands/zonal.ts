@@ -1,0 +1,136 @@
+import { writeFile } from 'node:fs/promises';
+
+import type { Command } from 'commander';
+
+import {
+  DEFAULT_ZONAL_STATS,
+  STAT_NAMES,
+  formatZonalCsv,
+  formatZonalJson,
+  parseStats,
+  planZonalJob,
+  runZonalJob,
+  type ZonalJob,
+  type ZonalOptions,
+  type ZonalResult,
+} from '../../algebra/index.js';
+import { writeAll, parseStorageUrl } from '../../storage/index.js';
+import { UsageError, type CliContext } from '../context.js';
+import { formatBytes, intOption } from '../options.js';
+import { clusterOptions, formatIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
+import { formatTable } from './engine-client.js';
+
+interface ZonalFlags extends ClusterFlags {
+  raster: string;
+  zones: string;
+  band: number;
+  stats: string;
+  idField?: string;
+  allTouched?: boolean;
+  bins: number;
+  out?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * `databox zonal --raster <url> --zones <geojson> --out <stats.csv|stats.json>`: statistics of a band
+ * inside each polygon, on a cluster, with the blocks the zones cover spread over the nodes by bytes.
+ */
+export function registerZonal(program: Command, { signal }: CliContext): void {
+  const command = program
+    .command('zonal')
+    .description(
+      'zonal statistics: for each polygon of a GeoJSON, statistics of the raster pixels whose centre is inside (or every pixel it touches), on a cluster; the blocks the zones cover are spread over the nodes balanced by compressed bytes, and partial statistics merge exactly',
+    )
+    .requiredOption('--raster <url>', 'the raster: a path, or an http(s):// or s3:// URL')
+    .requiredOption('--zones <geojson>', 'polygons: a GeoJSON FeatureCollection (Polygon and MultiPolygon features, holes allowed) in EPSG:4326 or the CRS its "crs" member names; a path or URL')
+    .option('--band <n>', 'band of the raster, from 1', intOption('--band', 1, 65535), 1)
+    .option('--stats <list>', `comma-separated, from ${STAT_NAMES.join(', ')}, and pNN for any percentile (p10, p90, p99.5)`, DEFAULT_ZONAL_STATS)
+    .option('--id-field <name>', 'feature property that identifies each zone (default: the feature’s index)')
+    .option('--all-touched', 'every pixel a polygon touches, as gdal_rasterize -at (default: pixels whose centre is inside)')
+    .option('--bins <n>', 'histogram bins, from the zone’s minimum to its maximum', intOption('--bins', 1, 100000), 10)
+    .option('--out <file>', 'where the statistics go: a .csv or .json file, local or a URL (required unless --dry-run)')
+    .option('--dry-run', 'print the plan (blocks, bytes and subtasks per node) and run nothing');
+  clusterOptions(command).action(async (flags: ZonalFlags) => {
+    parseStats(flags.stats);
+    const format = flags.out === undefined ? undefined : /\.csv$/i.test(flags.out) ? 'csv' : /\.json$/i.test(flags.out) ? 'json' : null;
+    if (format === null) throw new UsageError(`--out ${flags.out} must end in .csv or .json`);
+    if (format === undefined && !flags.dryRun) throw new UsageError('--out <stats.csv|stats.json> is required unless --dry-run');
+    const options: ZonalOptions = {
+      raster: absolute(flags.raster),
+      zones: flags.zones,
+      band: flags.band,
+      stats: flags.stats,
+      bins: flags.bins,
+      ...(flags.idField !== undefined ? { idField: flags.idField } : {}),
+      ...(flags.allTouched ? { allTouched: true } : {}),
+      ...placement(flags),
+      signal,
+    };
+    await withCluster(flags, signal, async (cluster, where) => {
+      const job = await planZonalJob(cluster.client, options);
+      if (flags.dryRun) {
+        process.stdout.write(flags.json ? `${JSON.stringify(planJson(job))}\n` : formatPlan(job, where));
+        return;
+      }
+      const bar = progressBar(process.stderr, 'zonal');
+      let result: ZonalResult;
+      try {
+        result = await runZonalJob(cluster.client, { ...options, onProgress: bar.update }, job);
+      } finally {
+        bar.stop();
+      }
+      const text = format === 'csv' ? formatZonalCsv(result.rows, job.stats) : formatZonalJson(result.rows);
+      const out = flags.out!;
+      const location = parseStorageUrl(out);
+      if (location.kind === 'file') await writeFile(location.path, text);
+      else await writeAll(out, new TextEncoder().encode(text), { signal });
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...planJson(job), nodes: result.nodes, jobs: result.jobs, seconds: result.seconds, out })}\n` : formatRun(job, result, where, out));
+    });
+  });
+}
+
+function planJson(job: ZonalJob): object {
+  const p = job.plan;
+  return {
+    raster: job.raster,
+    band: job.band,
+    zones: job.zones.length,
+    outside: p.outside.length,
+    blocks: p.tiles.length,
+    block: [p.blockWidth, p.blockHeight],
+    bytes: p.bytes,
+    plan: p.nodes.map((n) => ({ name: n.name, blocks: n.tiles, bytes: n.bytes, subtasks: n.subtasks.length })),
+    balance: balance(p.nodes.map((n) => n.bytes)),
+  };
+}
+
+/** The largest node's bytes over the mean: 1 is perfect balance. */
+function balance(bytes: readonly number[]): number {
+  const mean = bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length);
+  return mean === 0 ? 1 : Math.max(...bytes) / mean;
+}
+
+function formatPlan(job: ZonalJob, where: string): string {
+  const p = job.plan;
+  const mean = p.bytes / Math.max(1, p.nodes.length);
+  const rows = p.nodes.map((n) => [n.name, String(n.tiles), formatBytes(n.bytes), mean === 0 ? '-' : `${(n.bytes / mean).toFixed(3)}×`, String(n.subtasks.length)]);
+  return (
+    `${job.zones.length} zones (${p.outside.length} with no pixel on the raster) cover ${p.tiles.length} blocks of ${p.blockWidth}×${p.blockHeight} of ${job.raster}, ${formatBytes(p.bytes)} compressed\n` +
+    formatTable(['NODE', 'BLOCKS', 'BYTES', 'OF MEAN', 'SUBTASKS'], rows) +
+    `largest node: ${balance(p.nodes.map((n) => n.bytes)).toFixed(3)}× the mean bytes, on ${where}\n`
+  );
+}
+
+function formatRun(job: ZonalJob, r: ZonalResult, where: string, out: string): string {
+  const rows = r.nodes.map((n) => [n.name, String(n.tiles), formatBytes(n.bytes), `${n.workerSeconds.toFixed(2)} s`]);
+  return (
+    formatTable(['NODE', 'BLOCKS READ', 'BYTES READ', 'WORKER TIME'], rows) +
+    `${job.zones.length} zones over ${job.plan.tiles.length} blocks in ${r.seconds.toFixed(2)} s on ${where} (jobs ${formatIds(r.jobs)}); statistics in ${out}\n`
+  );
+}
+
+function absolute(url: string): string {
+  const location = parseStorageUrl(url);
+  return location.kind === 'file' ? location.path : url;
+}
