@@ -132,12 +132,15 @@ async function main() {
     const gdal = await runMeasured(PY, [join(here, 'peers', 'zonal_gdal.py'), raster, zonesFile], { timeoutMs: TIMEOUT_MS });
     if (gdal.code !== 0) throw new Error(`zonal_gdal.py failed:\n${gdal.stderr}`);
     const peer = JSON.parse(gdal.stdout);
-    const two = await withCluster(join(tmp, 'up'), null, (c) => databox(c, raster, zonesFile, join(tmp, 'up.json')));
+    // The same job twice on one cluster: the first run pays for starting the workers' modules and codec
+    // threads, as any first job does; the second shows a cluster that is already working.
+    const [two, twoWarm] = await withCluster(join(tmp, 'up'), null, async (c) => [await databox(c, raster, zonesFile, join(tmp, 'up.json')), await databox(c, raster, zonesFile, join(tmp, 'up2.json'))]);
     const three = await withCluster(join(tmp, 'three'), ['n1', 'n2', 'n3'], (c) => databox(c, raster, zonesFile, join(tmp, 'three.json')));
 
     const rows = [
       ['GDAL program (RasterizeLayer per polygon)', gdal.seconds, gdal.peakMb],
-      ['databox, up --workers 2', two.seconds, null],
+      ['databox, up --workers 2, first job', two.seconds, null],
+      ['databox, up --workers 2, second job', twoWarm.seconds, null],
       ['databox, 3 Taskmen × 1 worker', three.seconds, null],
     ];
     console.log('\n| tool | wall s | ratio to GDAL |\n|---|---|---|');
@@ -151,9 +154,9 @@ async function main() {
       console.log(`| ${n.name} | ${n.blocks} | ${(n.bytes / 1e6).toFixed(1)} | ${((r?.bytes ?? 0) / 1e6).toFixed(1)} | ${(n.bytes / mean).toFixed(3)}× |`);
     }
     const ratio = two.seconds / gdal.seconds;
-    console.log(`\nwall: ${ratio.toFixed(2)}× the GDAL program (goal ≤ ${GOALS.wallVsGdal}×: ${ratio <= GOALS.wallVsGdal ? 'met' : 'NOT met'})`);
+    console.log(`\nwall: ${ratio.toFixed(2)}× the GDAL program, first job (goal ≤ ${GOALS.wallVsGdal}×: ${ratio <= GOALS.wallVsGdal ? 'met' : 'NOT met'}); ${(twoWarm.seconds / gdal.seconds).toFixed(2)}× for the second`);
     console.log(`balance: largest node ${three.summary.balance.toFixed(3)}× the mean bytes (goal ≤ ${GOALS.balance}×: ${three.summary.balance <= GOALS.balance ? 'met' : 'NOT met'})`);
-    const problems = [...compare(peer.rows, two.rows), ...compare(peer.rows, three.rows)];
+    const problems = [...compare(peer.rows, two.rows), ...compare(peer.rows, twoWarm.rows), ...compare(peer.rows, three.rows)];
     console.log(problems.length === 0 ? `statistics: all ${ZONES} zones agree with the GDAL program` : `statistics: ${problems.length} differences, e.g.\n  ${problems.slice(0, 10).join('\n  ')}`);
     if (problems.length > 0) process.exitCode = 1;
   } finally {
