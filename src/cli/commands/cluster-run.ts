@@ -106,16 +106,17 @@ export function formatSceneSummary(scenes: readonly SceneRow[], seconds: number,
   const rows = scenes.map((s) => [s.scene, `${s.width}×${s.height}`, f(s.min), f(s.mean), f(s.max), formatBytes(s.bytes), `${s.workerSeconds.toFixed(2)} s`, s.out]);
   return (
     formatTable(['SCENE', 'SIZE', 'MIN', 'MEAN', 'MAX', 'COG', 'WORKER TIME', 'OUT'], rows) +
-    `${scenes.length} scene${scenes.length === 1 ? '' : 's'} in ${seconds.toFixed(2)} s on ${where} (jobs ${formatIds(jobs)})\n`
+    `${scenes.length} scene${scenes.length === 1 ? '' : 's'} in ${seconds.toFixed(2)} s on ${where} (${formatJobIds(jobs)})\n`
   );
 }
 
-/** `1 and 2`, `1 to 20`: the job ids of a run, which are consecutive unless other work came between. */
-export function formatIds(ids: readonly number[]): string {
+/** `job 3`, `jobs 1 and 2`, `jobs 1 to 20`: the job ids of a run, consecutive unless other work came between. */
+export function formatJobIds(ids: readonly number[]): string {
   const sorted = [...ids].sort((a, b) => a - b);
-  if (sorted.length <= 2) return sorted.join(' and ');
+  if (sorted.length === 1) return `job ${sorted[0]}`;
+  if (sorted.length === 2) return `jobs ${sorted.join(' and ')}`;
   const consecutive = sorted.every((id, i) => i === 0 || id === sorted[i - 1]! + 1);
-  return consecutive ? `${sorted[0]} to ${sorted.at(-1)}` : sorted.join(', ');
+  return `jobs ${consecutive ? `${sorted[0]} to ${sorted.at(-1)}` : sorted.join(', ')}`;
 }
 
 /** Commander's collector for a repeatable option. */

@@ -17,7 +17,7 @@ import {
 import { writeAll, parseStorageUrl } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { formatBytes, intOption } from '../options.js';
-import { clusterOptions, formatIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
+import { clusterOptions, formatJobIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
 import { formatTable } from './engine-client.js';
 
 interface ZonalFlags extends ClusterFlags {
@@ -126,7 +126,7 @@ function formatRun(job: ZonalJob, r: ZonalResult, where: string, out: string): s
   const rows = r.nodes.map((n) => [n.name, String(n.tiles), formatBytes(n.bytes), `${n.workerSeconds.toFixed(2)} s`]);
   return (
     formatTable(['NODE', 'BLOCKS READ', 'BYTES READ', 'WORKER TIME'], rows) +
-    `${job.zones.length} zones over ${job.plan.tiles.length} blocks in ${r.seconds.toFixed(2)} s on ${where} (jobs ${formatIds(r.jobs)}); statistics in ${out}\n`
+    `${job.zones.length} zones over ${job.plan.tiles.length} blocks in ${r.seconds.toFixed(2)} s on ${where} (${formatJobIds(r.jobs)}); statistics in ${out}\n`
   );
 }
 
