@@ -47,7 +47,7 @@ export interface ZonalJob {
   stats: StatName[];
   zones: Zone[];
   plan: ZonalPlan;
-  /** One job per node, pinned to it: its subtasks' inputs. */
+  /** One job per node, preferring it: its subtasks' inputs. */
   inputs: { node: string; inputs: ZonalTilesInput[] }[];
 }
 
@@ -105,7 +105,7 @@ async function planNodes(client: JobmanClient, node: string | undefined, signal?
 }
 
 /**
- * Zonal statistics on a cluster: one job per node, pinned there, holding that node's share of the blocks
+ * Zonal statistics on a cluster: one job per node, preferring that node, holding its share of the blocks
  * (balanced by compressed bytes; see plan.ts). Partial statistics come back per zone and subtask and are
  * merged here exactly (see stats.ts), so the numbers equal one pass over the zone, however it was cut.
  */
@@ -119,7 +119,10 @@ export async function runZonalJob(client: JobmanClient, options: ZonalOptions, p
   const work = job.inputs.filter((j) => j.inputs.length > 0);
   const ids: number[] = [];
   for (const j of work) {
-    const submitted = await client.submit({ task: 'builtin:zonal-tiles', inputs: j.inputs as never, node: j.node, ...(options.priority ? { priority: true } : {}) }, signal);
+    // The plan's node is preferred, not pinned (unless the user pinned one): should it die, the Jobman
+    // hands its subtasks to the others at once, and a node left idle may take them after the locality wait.
+    const where = options.node !== undefined ? { node: options.node } : { preferNodes: [j.node] };
+    const submitted = await client.submit({ task: 'builtin:zonal-tiles', inputs: j.inputs as never, ...where, ...(options.priority ? { priority: true } : {}) }, signal);
     ids.push(submitted.id);
   }
   const parts: ZonalPartial[][] = job.zones.map(() => []);
