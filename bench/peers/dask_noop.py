@@ -6,9 +6,10 @@ last result gathered, so cluster start-up and shut-down are not counted.
 
     /usr/bin/python3 bench/peers/dask_noop.py --count 5000 --json
 """
-import argparse, json, logging, os, shutil, signal, sys, tempfile, threading, time, warnings
+import argparse, json, os, sys, time, warnings
 
-TERM_GRACE_S = 5  # after SIGTERM, how long a clean cluster shut-down may take before a hard exit
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dask_cluster import local_cluster  # noqa: E402
 
 
 def noop(i):
@@ -24,30 +25,12 @@ def main():
         parser.error(f'--count must be a positive integer, got {args.count}')
 
     warnings.simplefilter('ignore')
-    from dask.distributed import Client, LocalCluster
-
-    # Workers keep their spill and lock files here, so nothing is left in /tmp/dask-worker-space.
-    with tempfile.TemporaryDirectory(prefix='dask-peer-') as workdir:
-        def on_sigterm(*_):
-            # Unwind through the `with` blocks below. A scheduler busy with a big graph can hold the
-            # shut-down for many seconds, so give up after TERM_GRACE_S: the worker processes watch
-            # ours and exit with it.
-            def hard_exit():
-                shutil.rmtree(workdir, ignore_errors=True)
-                os._exit(143)
-            threading.Timer(TERM_GRACE_S, hard_exit).start()
-            sys.exit(143)
-        signal.signal(signal.SIGTERM, on_sigterm)
-
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                          local_directory=workdir, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
-            client.wait_for_workers(2, timeout=60)
-            start = time.perf_counter()
-            futures = client.map(noop, range(args.count), pure=False)
-            results = client.gather(futures)
-            seconds = time.perf_counter() - start
-            del futures
+    with local_cluster(2) as client:
+        start = time.perf_counter()
+        futures = client.map(noop, range(args.count), pure=False)
+        results = client.gather(futures)
+        seconds = time.perf_counter() - start
+        del futures
     if results != list(range(args.count)):
         sys.exit(f'dask returned wrong results: expected 0..{args.count - 1}')
 

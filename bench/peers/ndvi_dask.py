@@ -18,12 +18,12 @@ last file written, so the cluster's start-up (T) and shut-down are not counted.
 
     /usr/bin/python3 bench/peers/ndvi_dask.py --red 'DIR/*_B4.TIF' --nir 'DIR/*_B5.TIF' --out OUT --json
 """
-import argparse, json, logging, os, shutil, signal, sys, tempfile, threading, time, warnings
+import argparse, json, os, sys, time, warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dask_cluster import local_cluster  # noqa: E402
 from ndvi_gdal import scenes  # noqa: E402  (the same scene pairing and names as the GDAL peer)
 
-TERM_GRACE_S = 5  # after SIGTERM, how long a clean cluster shut-down may take before a hard exit
 # rasterio passes these to GDAL's COG driver as creation options; the same output as the GDAL peer.
 COG_PROFILE = {'compress': 'DEFLATE', 'predictor': 'FLOATING_POINT', 'blocksize': 512, 'overviews': 'AUTO',
                'resampling': 'AVERAGE'}
@@ -78,51 +78,36 @@ def main():
 
     warnings.simplefilter('ignore')
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     todo = scenes(args.red, args.nir)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
-    # Workers keep their spill and lock files here, so nothing is left in /tmp/dask-worker-space.
-    with tempfile.TemporaryDirectory(prefix='dask-peer-') as workdir:
-        def on_sigterm(*_):
-            # Unwind through the `with` blocks below; if the cluster will not stop in TERM_GRACE_S, exit
-            # hard: the worker processes watch ours and exit with it.
-            def hard_exit():
-                shutil.rmtree(workdir, ignore_errors=True)
-                os._exit(143)
-            threading.Timer(TERM_GRACE_S, hard_exit).start()
-            sys.exit(143)
-        signal.signal(signal.SIGTERM, on_sigterm)
+    with local_cluster(args.workers) as client:
+        # Workers import rioxarray (about 1 s) before the clock starts, as a long-lived cluster would have.
+        client.run(warm_up)
+        start = time.perf_counter()
+        queue = list(todo)
+        running = as_completed()
 
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          local_directory=workdir, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
-            client.wait_for_workers(args.workers, timeout=60)
-            # Workers import rioxarray (about 1 s) before the clock starts, as a long-lived cluster would have.
-            client.run(warm_up)
-            start = time.perf_counter()
-            queue = list(todo)
-            running = as_completed()
+        def submit():
+            scene, red_path, nir_path = queue.pop(0)
+            path = os.path.join(args.out, f'{scene}_NDVI.tif')
+            # Optimize the array graph first (read, cast, mask and divide fuse into one task per chunk):
+            # wrapped in a Delayed as it is, it would only be culled, and every intermediate chunk
+            # would be a task of its own, moved between workers.
+            (ndvi,) = dask.optimize(lazy_ndvi(red_path, nir_path, args.chunk))
+            task = dask.delayed(write_cog)(ndvi, path)
+            running.add(client.compute(task))
 
-            def submit():
-                scene, red_path, nir_path = queue.pop(0)
-                path = os.path.join(args.out, f'{scene}_NDVI.tif')
-                # Optimize the array graph first (read, cast, mask and divide fuse into one task per chunk):
-                # wrapped in a Delayed as it is, it would only be culled, and every intermediate chunk
-                # would be a task of its own, moved between workers.
-                (ndvi,) = dask.optimize(lazy_ndvi(red_path, nir_path, args.chunk))
-                task = dask.delayed(write_cog)(ndvi, path)
-                running.add(client.compute(task))
-
-            for _ in range(min(inflight, len(queue))):
+        for _ in range(min(inflight, len(queue))):
+            submit()
+        for future in running:
+            print(f'dask: {os.path.basename(future.result())} written', file=sys.stderr, flush=True)
+            del future
+            if queue:
                 submit()
-            for future in running:
-                print(f'dask: {os.path.basename(future.result())} written', file=sys.stderr, flush=True)
-                del future
-                if queue:
-                    submit()
-            seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
 
     out = {'peer': 'dask', 'scenes': len(todo), 'seconds': seconds, 'startupSeconds': start - t0}
     if args.json:
