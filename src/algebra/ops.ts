@@ -97,7 +97,7 @@ export class OpRasters {
       const rasters = new OpRasters(op, byUrl);
       checkSameGrid(
         opSources(op).map((s) => ({ name: `${op.type === 'calc' ? 'band ' : ''}${s.name}`, raster: rasters.of(s) })),
-        op.type === 'calc' ? 'calc' : op.type,
+        op.type,
       );
       return rasters;
     } catch (err) {

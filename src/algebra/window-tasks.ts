@@ -1,11 +1,10 @@
 import { z } from 'zod';
 
-import { DataboxError } from '../errors.js';
 import type { Task } from '../engine/tasks/builtins.js';
 import { CogPartWriter, GeoTiff, assembleCog, cutTile, regionWindow, type CogOptions } from '../raster/index.js';
 import { removeObject } from '../storage/index.js';
-import { parseOptions } from '../options.js';
 import { OpRasters, checkOp, opSchema } from './ops.js';
+import { parseTaskInput } from './task-input.js';
 import { emptyStats, encodeValues, nodataOf, outputCogOptions, outputSpecSchema, type ValueStats } from './output.js';
 
 /**
@@ -44,20 +43,9 @@ export interface CogAssembleResult {
   ms: number;
 }
 
-function parseInput<S extends z.ZodType>(schema: S, input: unknown, task: string): z.output<S> {
-  return parseOptions(
-    schema,
-    input,
-    (p) => {
-      throw new DataboxError('ERR_TASK_INPUT', `builtin:${task}: ${p.name} ${p.problem} (got ${JSON.stringify(p.value) ?? String(p.value)})`);
-    },
-    'input',
-  );
-}
-
 async function rasterWindow(raw: unknown, signal: AbortSignal): Promise<RasterWindowResult> {
   const started = performance.now();
-  const input = parseInput(windowTaskInputSchema, raw, 'raster-window');
+  const input = parseTaskInput(windowTaskInputSchema, raw, 'raster-window');
   checkOp(input.op);
   const rasters = await OpRasters.open(input.op, signal);
   try {
@@ -95,7 +83,7 @@ async function rasterWindow(raw: unknown, signal: AbortSignal): Promise<RasterWi
 
 async function cogAssemble(raw: unknown, signal: AbortSignal): Promise<CogAssembleResult> {
   const started = performance.now();
-  const input = parseInput(cogAssembleInputSchema, raw, 'cog-assemble');
+  const input = parseTaskInput(cogAssembleInputSchema, raw, 'cog-assemble');
   const grid = await GeoTiff.open(input.grid, { signal });
   let options: CogOptions;
   try {

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 
+import { parseStorageUrl } from '../storage/index.js';
+
 /** Commander parsers that reject a bad value with a message naming it. */
 export function intOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
@@ -21,6 +23,21 @@ export function blockOption(name: string): (value: string) => number {
     }
     return int(value);
   };
+}
+
+/** Any finite number. */
+export function numberOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got "${value}").`);
+    return n;
+  };
+}
+
+/** A local path made absolute, so workers in other directories agree on it; other URLs as they are. */
+export function absoluteUrl(url: string): string {
+  const location = parseStorageUrl(url);
+  return location.kind === 'file' ? location.path : url;
 }
 
 export function choiceOption<T extends string>(name: string, choices: readonly T[]): (value: string) => T {

@@ -66,7 +66,7 @@ export interface ZonalResult {
  */
 export async function planZonalJob(client: JobmanClient, options: ZonalOptions): Promise<ZonalJob> {
   const signal = options.signal;
-  const stats = typeof options.stats === 'string' || options.stats === undefined ? parseStats(options.stats ?? DEFAULT_ZONAL_STATS) : parseStats(options.stats.join(','));
+  const stats = parseStats(typeof options.stats === 'string' ? options.stats : (options.stats?.join(',') ?? DEFAULT_ZONAL_STATS));
   const band = options.band ?? 1;
   const text = new TextDecoder().decode(await readAll(options.zones, signal ? { signal } : {}));
   const set = parseZones(text, { source: options.zones, ...(options.idField !== undefined ? { idField: options.idField } : {}) });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { DataboxError } from '../../errors.js';
 import type { TaskContext } from '../../engine/tasks/builtins.js';
-import { parseOptions } from '../../options.js';
+import { parseTaskInput } from '../task-input.js';
 import { GeoTiff, storedNodata, type TypedArray, type Window } from '../../raster/index.js';
 import { encodePartial, type WirePartial } from './codec.js';
 import { blockGrid } from './plan.js';
@@ -42,14 +42,7 @@ export interface ZonalTilesResult {
 
 export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<ZonalTilesResult> {
   const started = performance.now();
-  const input = parseOptions(
-    zonalTilesInputSchema,
-    raw,
-    (p) => {
-      throw new DataboxError('ERR_TASK_INPUT', `builtin:zonal-tiles: ${p.name} ${p.problem} (got ${JSON.stringify(p.value) ?? String(p.value)})`);
-    },
-    'input',
-  );
+  const input = parseTaskInput(zonalTilesInputSchema, raw, 'zonal-tiles');
   const zones = new Map(input.zones.map((w) => [w.index, pixelZoneFromWire(w)]));
   const raster = await GeoTiff.open(input.raster, { signal });
   try {
@@ -58,18 +51,19 @@ export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<Z
     const nodata = storedNodata(raster.dtype, raster.nodata);
     const accumulators = new Map<number, ZoneAccumulator>();
     let bytes = 0;
-    const windowOf = (tile: ZonalTilesInput['tiles'][number]): Window => {
+    // Every block is checked before any is read.
+    const windows = input.tiles.map((tile): Window => {
       if (tile.col >= grid.across || tile.row >= grid.down) throw new DataboxError('ERR_TASK_INPUT', `builtin:zonal-tiles: block ${tile.col},${tile.row} is outside the ${grid.across}×${grid.down} blocks of ${input.raster}`);
       const x = tile.col * grid.blockWidth;
       const y = tile.row * grid.blockHeight;
       return { x, y, width: Math.min(grid.blockWidth, grid.width - x), height: Math.min(grid.blockHeight, grid.height - y) };
-    };
+    });
     // Blocks are read (and decoded on the codec threads) a few ahead of the one being folded, so the
     // threads never wait for this loop, nor this loop for them.
     const read = (i: number): Promise<TypedArray> | undefined => {
-      const tile = input.tiles[i];
-      if (tile === undefined) return undefined;
-      const pending = raster.readWindow({ window: windowOf(tile), bands: [input.band], signal }).then((r) => r.bands[0]!);
+      const window = windows[i];
+      if (window === undefined) return undefined;
+      const pending = raster.readWindow({ window, bands: [input.band], signal }).then((r) => r.bands[0]!);
       pending.catch(() => undefined); // awaited in turn below; this keeps an early failure from counting as unhandled
       return pending;
     };
@@ -78,7 +72,7 @@ export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<Z
       signal.throwIfAborted();
       const values = await ahead.shift()!;
       ahead.push(read(i + READ_AHEAD));
-      const { x, y, width, height } = windowOf(tile);
+      const { x, y, width, height } = windows[i]!;
       bytes += grid.bytesOf(tile.col, tile.row);
       for (const unit of tile.units) {
         const zone = zones.get(unit.zone);

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 
 import {
   FOCAL_OPS,
@@ -22,9 +22,8 @@ import {
   type Op,
   type WindowJobResult,
 } from '../../algebra/index.js';
-import { parseStorageUrl } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
-import { choiceOption, intOption } from '../options.js';
+import { absoluteUrl, choiceOption, intOption, numberOption } from '../options.js';
 import { clusterOptions, collect, formatSceneSummary, placement, progressBar, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
 
 /**
@@ -84,7 +83,7 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
     const want = OCX_BLUES[flags.algorithm];
     if (flags.blue.length !== want) throw new UsageError(`--algorithm ${flags.algorithm} takes ${want} --blue band${want > 1 ? 's' : ''} (got ${flags.blue.length})`);
     if (!(flags.scale > 0)) throw new UsageError(`--scale must be positive (got ${flags.scale})`);
-    const band = (name: string, url: string): BandSource => ({ name, url: absolute(url), band: 0 });
+    const band = (name: string, url: string): BandSource => ({ name, url: absoluteUrl(url), band: 0 });
     const op: Op = {
       type: 'chlorophyll',
       algorithm: flags.algorithm,
@@ -111,7 +110,7 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
       .option('--band <n>', 'band of <in>, from 1', intOption('--band', 1, 65535), 1),
     false,
   ).action(async (input: string, out: string, flags: Omit<OutputFlags, 'out'> & { op: FocalOp; radius: number; shape: FocalShape; band: number }) => {
-    const op: Op = { type: 'focal', op: flags.op, radius: flags.radius, shape: flags.shape, input: { name: 'input', url: absolute(input), band: flags.band - 1 } };
+    const op: Op = { type: 'focal', op: flags.op, radius: flags.radius, shape: flags.shape, input: { name: 'input', url: absoluteUrl(input), band: flags.band - 1 } };
     await runOne('focal', op, { ...flags, out }, signal);
   });
 }
@@ -122,7 +121,7 @@ async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSi
   const dtype = OUTPUT_DTYPES[flags.dtype]!;
   if (flags.nodata !== undefined && (dtype === 'Float32' || dtype === 'Float64')) throw new UsageError(`--nodata applies to integer outputs; --dtype ${flags.dtype} writes NaN for nodata`);
   const output = outputSpec(dtype, { blockSize: flags.blockSize, ...(flags.nodata !== undefined ? { nodata: flags.nodata } : {}) });
-  const out = absolute(flags.out);
+  const out = absoluteUrl(flags.out);
   const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal);
   const result = await withCluster(flags, signal, async (cluster, where) => {
     const bar = progressBar(process.stderr, label);
@@ -150,19 +149,5 @@ export function parseBandFlag(text: string): BandSource {
   if (m === null) throw new UsageError(`--band ${text} must be NAME=<url> or NAME=<url>#N, NAME a letter or _ then letters, digits or _`);
   const band = m[3] === undefined ? 1 : Number(m[3]);
   if (band < 1) throw new UsageError(`--band ${text}: bands count from 1 (got #${m[3]})`);
-  return { name: m[1]!, url: absolute(m[2]!), band: band - 1 };
-}
-
-/** A local path made absolute, so workers in other directories agree on it; URLs as they are. */
-function absolute(url: string): string {
-  const location = parseStorageUrl(url);
-  return location.kind === 'file' ? location.path : url;
-}
-
-function numberOption(name: string): (value: string) => number {
-  return (value: string) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a finite number (got "${value}").`);
-    return n;
-  };
+  return { name: m[1]!, url: absoluteUrl(m[2]!), band: band - 1 };
 }

@@ -7,7 +7,7 @@ import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB
 import { runUdf, type UdfRunFlags } from './udf-run.js';
 import { DataboxError } from '../../errors.js';
 import { InterruptedError, UsageError, type CliContext } from '../context.js';
-import { choiceOption, formatBytes, intOption } from '../options.js';
+import { choiceOption, formatBytes, intOption, numberOption } from '../options.js';
 
 /** Where the commands write; the process's streams unless a test gives its own. */
 export interface CommandIo {
@@ -313,10 +313,3 @@ function jobIdArgument(value: string): number {
   return n;
 }
 
-function numberOption(name: string): (value: string) => number {
-  return (value: string) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got "${value}").`);
-    return n;
-  };
-}

@@ -16,7 +16,7 @@ import {
 } from '../../algebra/index.js';
 import { writeAll, parseStorageUrl } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
-import { formatBytes, intOption } from '../options.js';
+import { absoluteUrl, formatBytes, intOption } from '../options.js';
 import { clusterOptions, formatJobIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
 import { formatTable } from './engine-client.js';
 
@@ -57,7 +57,7 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
     if (format === null) throw new UsageError(`--out ${flags.out} must end in .csv or .json`);
     if (format === undefined && !flags.dryRun) throw new UsageError('--out <stats.csv|stats.json> is required unless --dry-run');
     const options: ZonalOptions = {
-      raster: absolute(flags.raster),
+      raster: absoluteUrl(flags.raster),
       zones: flags.zones,
       band: flags.band,
       stats: flags.stats,
@@ -128,9 +128,4 @@ function formatRun(job: ZonalJob, r: ZonalResult, where: string, out: string): s
     formatTable(['NODE', 'BLOCKS READ', 'BYTES READ', 'WORKER TIME'], rows) +
     `${job.zones.length} zones over ${job.plan.tiles.length} blocks in ${r.seconds.toFixed(2)} s on ${where} (${formatJobIds(r.jobs)}); statistics in ${out}\n`
   );
-}
-
-function absolute(url: string): string {
-  const location = parseStorageUrl(url);
-  return location.kind === 'file' ? location.path : url;
 }
