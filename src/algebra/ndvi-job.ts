@@ -1,6 +1,7 @@
 import type { JobmanClient } from '../engine/client/index.js';
 import { DataboxError } from '../errors.js';
 import { GeoTiff } from '../raster/index.js';
+import { checkWritable } from '../storage/index.js';
 import { checkSameGrid } from './grid.js';
 import { ndviOp, ndviOutput, type NdviDType } from './ndvi.js';
 import { sceneName, splitByFile } from './split.js';
@@ -104,6 +105,9 @@ export interface NdviPlan {
  * cluster is involved: a job that cannot work fails at once.
  */
 export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'out' | 'signal'>): Promise<NdviPlan> {
+  for (const [option, patterns, band] of [['--red', options.red, 'red (Landsat 8/9: B4)'], ['--nir', options.nir, 'near-infrared (Landsat 8/9: B5)']] as const) {
+    if ([patterns].flat().length === 0) throw new DataboxError('ERR_OPTIONS', `${option} is missing: give the ${band} bands, as files, URLs or globs`);
+  }
   const expand = async (patterns: string | readonly string[]): Promise<string[]> => (await Promise.all([patterns].flat().map((p) => splitByFile(p)))).flat();
   const [reds, nirs] = await Promise.all([expand(options.red), expand(options.nir)]);
   const nirByScene = new Map(nirs.map((n) => [sceneName(n), n]));
@@ -120,6 +124,9 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
     if (nir === red) throw new ScenePairingError(`Scene ${scene}: the red and NIR bands are the same file ${red}`);
     scenes.push({ scene, red, nir, out: single ? options.out : `${outPrefix(options.out)}/${scene}_NDVI.tif`, width: 0, height: 0 });
   }
+  // Every folder (or bucket) the outputs go to takes a file, before a cluster starts on them.
+  const outDirs = new Map(scenes.map((s) => [s.out.replace(/[^/]*$/, ''), s.out]));
+  for (const out of outDirs.values()) await checkWritable(out, options.signal ? { signal: options.signal } : {});
   // Only headers are read here (a few range requests each), eight scenes at a time: a pair that cannot
   // make an NDVI fails now, not in a subtask on every retry.
   const open = options.signal ? { signal: options.signal } : {};
@@ -128,6 +135,9 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
       scenes.slice(i, i + 8).map(async (s) => {
         const bands = await Promise.all([GeoTiff.open(s.red, open), GeoTiff.open(s.nir, open)]);
         try {
+          for (const b of bands) {
+            if (b.bands > 1) throw new DataboxError('ERR_OPTIONS', `${b.url} has ${b.bands} bands; databox ndvi reads single-band files (for a band of a multi-band file, use databox calc with red=<url>#N and nir=<url>#N)`);
+          }
           checkSameGrid([{ name: 'Red', raster: bands[0] }, { name: 'NIR', raster: bands[1] }], 'NDVI');
           s.width = bands[0].width;
           s.height = bands[0].height;

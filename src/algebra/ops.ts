@@ -78,6 +78,11 @@ export class OpError extends DataboxError {
   }
 }
 
+function multiBandMessage(s: BandSource, g: GeoTiff): string {
+  const list = Array.from({ length: Math.min(g.bands, 12) }, (_, i) => `#${i + 1}`).join(', ') + (g.bands > 12 ? `, … #${g.bands}` : '');
+  return `${s.name}: ${s.url} has ${g.bands} bands (${list}); say which one, as ${s.name}=${s.url}#N`;
+}
+
 /** The rasters of an op, opened once per URL (a multi-band file named twice is opened once). */
 export class OpRasters {
   private constructor(
@@ -85,14 +90,19 @@ export class OpRasters {
     private readonly byUrl: ReadonlyMap<string, GeoTiff>,
   ) {}
 
-  /** Opens the op's rasters and checks that they share one grid and that each band exists. */
-  static async open(op: Op, signal?: AbortSignal): Promise<OpRasters> {
+  /**
+   * Opens the op's rasters and checks that they share one grid and that each band exists. Sources named
+   * in `options.implicit` were given without a band number: their file must have one band, since taking
+   * band 1 of a multi-band file unasked gives a wrong answer without a word.
+   */
+  static async open(op: Op, signal?: AbortSignal, options: { implicit?: ReadonlySet<string> } = {}): Promise<OpRasters> {
     const byUrl = new Map<string, GeoTiff>();
     try {
       for (const s of opSources(op)) {
         if (!byUrl.has(s.url)) byUrl.set(s.url, await GeoTiff.open(s.url, signal ? { signal } : {}));
         const g = byUrl.get(s.url)!;
         if (s.band >= g.bands) throw new OpError(`Band ${s.band + 1} of ${s.url} (${s.name}) does not exist: it has ${g.bands} band${g.bands > 1 ? 's' : ''}`);
+        if (options.implicit?.has(s.name) && g.bands > 1) throw new OpError(multiBandMessage(s, g));
       }
       const rasters = new OpRasters(op, byUrl);
       checkSameGrid(

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import type { JobView, SubmitJob } from '../engine/api/schemas.js';
 import { jobResults, waitForSuccess } from '../engine/client/cluster.js';
 import type { JobmanClient } from '../engine/client/index.js';
 import { planPartRegions } from '../raster/index.js';
-import { parseStorageUrl, removeObject } from '../storage/index.js';
+import { checkWritable, ensureDirectory, parseStorageUrl, removeObject } from '../storage/index.js';
 import { OpRasters, checkOp, opSources, type Op } from './ops.js';
 import { mergeStats, type OutputSpec, type ValueStats } from './output.js';
 import type { CogAssembleInput, CogAssembleResult, WindowTaskInput, RasterWindowResult } from './window-tasks.js';
@@ -64,11 +64,14 @@ export interface WindowJobResult {
 
 /**
  * Opens a scene's rasters to check the op and their grids, and returns the grid's size: a job that
- * cannot work fails here, before any subtask, not in a subtask on every retry. Headers only.
+ * cannot work fails here, before any subtask, not in a subtask on every retry: the op, the output's
+ * place (see `checkWritable`) and the inputs' headers.
+ * `options.implicit` names the sources given without a band number, which must be single-band files.
  */
-export async function planScene(scene: string, op: Op, out: string, signal?: AbortSignal): Promise<WindowScene> {
+export async function planScene(scene: string, op: Op, out: string, signal?: AbortSignal, options: { implicit?: ReadonlySet<string> } = {}): Promise<WindowScene> {
   checkOp(op);
-  const rasters = await OpRasters.open(op, signal);
+  await checkWritable(out, signal ? { signal } : {});
+  const rasters = await OpRasters.open(op, signal, options);
   try {
     return { scene, op, out, width: rasters.grid.width, height: rasters.grid.height };
   } finally {
@@ -93,7 +96,7 @@ export async function runWindowJob(client: JobmanClient, options: WindowJobOptio
     planPartRegions(s.width, s.height, output.blockSize, windowTiles).map((region, i): WindowTaskInput => ({ scene: s.scene, op: s.op, output, region, part: `${partsDir}/${s.scene}-${i}.part` })),
   );
   const local = parseStorageUrl(partsDir).kind === 'file';
-  if (local) await mkdir(partsDir, { recursive: true });
+  if (local) await ensureDirectory(partsDir);
 
   const total = windows.reduce((n, w) => n + w.length, 0) + scenes.length;
   const done = scenes.map(() => 0);

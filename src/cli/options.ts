@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 
 import { parseStorageUrl } from '../storage/index.js';
+import { UsageError } from './context.js';
 
 /** Commander parsers that reject a bad value with a message naming it. */
 export function intOption(name: string, min: number, max: number): (value: string) => number {
@@ -32,6 +33,18 @@ export function numberOption(name: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got "${value}").`);
     return n;
   };
+}
+
+/**
+ * Refuses an output whose name ends in an extension other than .tif or .tiff: the command writes
+ * GeoTIFF only, and `out.png` holding a TIFF would surprise every program that opens it. A name without
+ * an extension (an S3 key, say) is accepted.
+ */
+export function checkTiffName(url: string, what: string): void {
+  const ext = /\.([A-Za-z0-9]{1,8})$/.exec(url.replace(/[?#].*$/, '').replace(/^.*\//, ''))?.[1];
+  if (ext !== undefined && !/^tiff?$/i.test(ext)) {
+    throw new UsageError(`${what} ${url}: this command writes Cloud Optimized GeoTIFF only, not .${ext}; name the output .tif`);
+  }
 }
 
 /** A local path made absolute, so workers in other directories agree on it; other URLs as they are. */

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile } from 'node:fs/promises';
+import { chmod, open, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { DataboxError } from '../errors.js';
+import { ensureDirectory } from '../storage/index.js';
 
 /**
  * The engine's home directory (`--home`, default `~/.databox`): the Jobman's database and API token.
@@ -25,7 +26,7 @@ export function tokenPath(home: string): string {
  * first time. Two Jobmen starting at once cannot both write it: the file is created exclusively.
  */
 export async function ensureToken(home: string): Promise<string> {
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  await ensureDirectory(home, { mode: 0o700 });
   const path = tokenPath(home);
   const fresh = randomBytes(24).toString('base64url');
   try {

@@ -57,13 +57,14 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
       .command('calc')
       .description('band math: an expression over named bands, pixel by pixel, into one COG on a cluster. Nodata in any band used, or a NaN or infinite result, gives nodata')
       .requiredOption('--expr <expression>', 'e.g. "(nir - red) / (nir + red)": + - * / ^, < <= > >= == !=, and or not, where(c, a, b), abs sqrt log log10 exp min max clamp, numbers, band names')
-      .requiredOption('--band <name=url>', 'a named input: NAME=<url>, or NAME=<url>#N for band N (from 1) of a multi-band file; repeatable', collect, []),
+      .requiredOption('--band <name=url>', 'a named input: NAME=<url>, or NAME=<url>#N for band N (from 1) of a multi-band file; repeatable', collect),
   ).action(async (flags: OutputFlags & { expr: string; band: string[] }) => {
-    const op: Op = { type: 'calc', expr: flags.expr, bands: flags.band.map(parseBandFlag) };
+    const bands = flags.band.map(parseBandFlag);
+    const op: Op = { type: 'calc', expr: flags.expr, bands: bands.map((b) => b.source) };
     const names = op.bands.map((b) => b.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) throw new UsageError(`--band ${twice} is given twice; each band name names one input`);
-    await runOne('calc', op, flags, signal);
+    await runOne('calc', op, flags, signal, implicitNames(bands));
   });
 
   outputOptions(
@@ -74,8 +75,8 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
       )
       .requiredOption('--algorithm <name>', `${OCX_ALGORITHMS.join(' or ')}: oc2 takes one --blue, oc3 two`, choiceOption('--algorithm', OCX_ALGORITHMS))
       .requiredOption('--coefficients <set>', `${Object.keys(OCX_COEFFICIENTS).join(', ')}, or custom:a0,a1,a2,a3,a4`)
-      .requiredOption('--blue <url>', 'a blue reflectance band (Landsat 8: B2 for oc2; B1 and B2 for oc3); repeatable, in the order of the set', collect, [])
-      .requiredOption('--green <url>', 'the green reflectance band (Landsat 8: B3)')
+      .requiredOption('--blue <url>', 'a blue reflectance band (Landsat 8: B2 for oc2; B1 and B2 for oc3), <url>#N for band N of a multi-band file; repeatable, in the order of the set', collect)
+      .requiredOption('--green <url>', 'the green reflectance band (Landsat 8: B3), <url>#N for band N of a multi-band file')
       .option('--scale <k>', 'reflectance = value × scale + offset, for bands stored as scaled integers (Landsat Collection 2 surface reflectance: 0.0000275)', numberOption('--scale'), 1)
       .option('--offset <c>', 'see --scale (Landsat Collection 2 surface reflectance: -0.2)', numberOption('--offset'), 0),
   ).action(async (flags: OutputFlags & { algorithm: OcxAlgorithm; coefficients: string; blue: string[]; green: string; scale: number; offset: number }) => {
@@ -83,17 +84,18 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
     const want = OCX_BLUES[flags.algorithm];
     if (flags.blue.length !== want) throw new UsageError(`--algorithm ${flags.algorithm} takes ${want} --blue band${want > 1 ? 's' : ''} (got ${flags.blue.length})`);
     if (!(flags.scale > 0)) throw new UsageError(`--scale must be positive (got ${flags.scale})`);
-    const band = (name: string, url: string): BandSource => ({ name, url: absoluteUrl(url), band: 0 });
+    const blues = flags.blue.map((u, i) => bandOf(want > 1 ? `blue ${i + 1}` : 'blue', u, '--blue '));
+    const green = bandOf('green', flags.green, '--green ');
     const op: Op = {
       type: 'chlorophyll',
       algorithm: flags.algorithm,
       coefficients: flags.coefficients,
-      blues: flags.blue.map((u, i) => band(want > 1 ? `blue ${i + 1}` : 'blue', u)),
-      green: band('green', flags.green),
+      blues: blues.map((b) => b.source),
+      green: green.source,
       scale: flags.scale,
       offset: flags.offset,
     };
-    await runOne('chlorophyll', op, flags, signal);
+    await runOne('chlorophyll', op, flags, signal, implicitNames([...blues, green]));
   });
 
   outputOptions(
@@ -116,13 +118,13 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
 }
 
 /** Plans the op (headers only: grids, bands, the expression), then runs it as a window job. */
-async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSignal): Promise<void> {
+async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSignal, implicit: ReadonlySet<string> = new Set()): Promise<void> {
   if (!ONE_FILE.test(flags.out)) throw new UsageError(`--out ${flags.out} must name a .tif file`);
   const dtype = OUTPUT_DTYPES[flags.dtype]!;
   if (flags.nodata !== undefined && (dtype === 'Float32' || dtype === 'Float64')) throw new UsageError(`--nodata applies to integer outputs; --dtype ${flags.dtype} writes NaN for nodata`);
   const output = outputSpec(dtype, { blockSize: flags.blockSize, ...(flags.nodata !== undefined ? { nodata: flags.nodata } : {}) });
   const out = absoluteUrl(flags.out);
-  const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal);
+  const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal, { implicit });
   const result = await withCluster(flags, signal, async (cluster, where) => {
     const bar = progressBar(process.stderr, label);
     try {
@@ -143,11 +145,27 @@ function report(r: WindowJobResult, where: string, flags: OutputFlags, dtype: st
   if (clipped > 0) process.stderr.write(`databox: warning: ${clipped} value${clipped === 1 ? '' : 's'} outside the range of ${dtype} were written as nodata\n`);
 }
 
+/** A band named on the command line; `implicit` when no `#N` was given, so its file must have one band. */
+interface BandFlag {
+  source: BandSource;
+  implicit: boolean;
+}
+
 /** `NAME=<url>` or `NAME=<url>#N`. */
-export function parseBandFlag(text: string): BandSource {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+?)(?:#(\d+))?$/.exec(text);
+export function parseBandFlag(text: string): BandFlag {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(text);
   if (m === null) throw new UsageError(`--band ${text} must be NAME=<url> or NAME=<url>#N, NAME a letter or _ then letters, digits or _`);
-  const band = m[3] === undefined ? 1 : Number(m[3]);
-  if (band < 1) throw new UsageError(`--band ${text}: bands count from 1 (got #${m[3]})`);
-  return { name: m[1]!, url: absoluteUrl(m[2]!), band: band - 1 };
+  return bandOf(m[1]!, m[2]!, `--band ${m[1]}=`);
+}
+
+/** `<url>` or `<url>#N` (N from 1) as band `name`. */
+function bandOf(name: string, text: string, flag: string): BandFlag {
+  const m = /^(.+?)(?:#(\d+))?$/.exec(text)!;
+  const band = m[2] === undefined ? 1 : Number(m[2]);
+  if (band < 1) throw new UsageError(`${flag}${text}: bands count from 1 (got #${m[2]})`);
+  return { source: { name, url: absoluteUrl(m[1]!), band: band - 1 }, implicit: m[2] === undefined };
+}
+
+function implicitNames(bands: readonly BandFlag[]): Set<string> {
+  return new Set(bands.filter((b) => b.implicit).map((b) => b.source.name));
 }

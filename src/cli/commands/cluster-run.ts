@@ -119,7 +119,10 @@ export function formatJobIds(ids: readonly number[]): string {
   return `jobs ${consecutive ? `${sorted[0]} to ${sorted.at(-1)}` : sorted.join(', ')}`;
 }
 
-/** Commander's collector for a repeatable option. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/**
+ * Commander's collector for a repeatable option. Without a default, a required option that is never
+ * given stays undefined, so commander itself reports it missing.
+ */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

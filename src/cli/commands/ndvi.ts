@@ -22,8 +22,8 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
     .description(
       'NDVI = (NIR - Red) / (NIR + Red) of every scene into one COG each, on a cluster: windows of each scene run as subtasks, and each scene’s COG is assembled from their compressed tiles',
     )
-    .requiredOption('--red <url|glob>', 'red bands (Landsat 8/9: B4): a file, a URL, or a glob, local or s3://; repeatable', collect, [])
-    .requiredOption('--nir <url|glob>', 'near-infrared bands (Landsat 8/9: B5), paired with the red ones by scene name (the file name without its band suffix); repeatable', collect, [])
+    .requiredOption('--red <url|glob>', 'red bands (Landsat 8/9: B4): a file, a URL, or a glob, local or s3://; repeatable', collect)
+    .requiredOption('--nir <url|glob>', 'near-infrared bands (Landsat 8/9: B5), paired with the red ones by scene name (the file name without its band suffix); repeatable', collect)
     .requiredOption('--out <url-prefix>', 'directory or URL prefix: each scene goes to <out>/<scene>_NDVI.tif (a .tif name for a single scene)')
     .option('--dtype <type>', 'float32 (nodata NaN) or int16 (NDVI × 10000, nodata -32768)', choiceOption('--dtype', NDVI_DTYPES), 'float32');
   clusterOptions(windowOptions(command)).action(async (flags: NdviFlags) => {

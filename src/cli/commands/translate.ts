@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError, type CliContext } from '../context.js';
 import { COMPRESSIONS, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
-import { blockOption, choiceOption, formatBytes, intOption } from '../options.js';
+import { blockOption, checkTiffName, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
 
 /** Levels each compression takes. */
@@ -28,6 +28,7 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
     .option('--overviews <method>', `overview resampling: ${RESAMPLINGS.join(', ')}`, choiceOption('--overviews', RESAMPLINGS), 'average')
     .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
     .action(async (input: string, output: string, flags: TranslateFlags) => {
+      checkTiffName(output, '<out-url>');
       const levels = LEVELS[flags.compress];
       if (flags.level !== undefined && (levels === undefined || flags.level < levels[0] || flags.level > levels[1])) {
         throw new UsageError(

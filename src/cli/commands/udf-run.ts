@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 import { splitByFile } from '../../algebra/split.js';
 import { Cluster, type UdfJobOptions } from '../../engine/client/cluster.js';
 import type { JobmanClient } from '../../engine/client/index.js';
+import { checkWritable, writeAll } from '../../storage/index.js';
 import { UsageError } from '../context.js';
 import { failUnlessSucceeded, summarizeRun, formatRunSummary, waitWithProgress, type CommandIo, type RunFlags } from './engine-client.js';
 
@@ -23,6 +24,7 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   if (flags.async) throw new UsageError('--async is for built-in tasks; an RS-UDF run waits for its results');
   if (flags.inputs === undefined) throw new UsageError(`databox run ${file} needs --inputs <json-file|glob>`);
   const inputs = await readInputs(flags.inputs);
+  if (flags.out !== undefined) await checkWritable(flags.out, { signal });
   const cluster = Cluster.of(client);
   const opts: UdfJobOptions = { signal };
   if (flags.priority) opts.priority = true;
@@ -39,7 +41,7 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   const results = await handle.result();
   const summary = summarizeRun(final);
   const text = JSON.stringify(results, plainJson);
-  if (flags.out !== undefined) await writeFile(flags.out, `${text}\n`);
+  if (flags.out !== undefined) await writeAll(flags.out, new TextEncoder().encode(`${text}\n`), { signal });
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(flags.out === undefined ? { ...summary, results } : { ...summary, out: flags.out }, plainJson)}\n`);
     return;

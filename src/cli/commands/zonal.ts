@@ -1,5 +1,3 @@
-import { writeFile } from 'node:fs/promises';
-
 import type { Command } from 'commander';
 
 import {
@@ -14,7 +12,7 @@ import {
   type ZonalOptions,
   type ZonalResult,
 } from '../../algebra/index.js';
-import { writeAll, parseStorageUrl } from '../../storage/index.js';
+import { checkWritable, writeAll } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { absoluteUrl, formatBytes, intOption } from '../options.js';
 import { clusterOptions, formatJobIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
@@ -67,6 +65,7 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
       ...placement(flags),
       signal,
     };
+    if (flags.out !== undefined && !flags.dryRun) await checkWritable(absoluteUrl(flags.out), { signal });
     await withCluster(flags, signal, async (cluster, where) => {
       const job = await planZonalJob(cluster.client, options);
       if (flags.dryRun) {
@@ -82,9 +81,7 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
       }
       const text = format === 'csv' ? formatZonalCsv(result.rows, job.stats) : formatZonalJson(result.rows);
       const out = flags.out!;
-      const location = parseStorageUrl(out);
-      if (location.kind === 'file') await writeFile(location.path, text);
-      else await writeAll(out, new TextEncoder().encode(text), { signal });
+      await writeAll(absoluteUrl(out), new TextEncoder().encode(text), { signal });
       process.stdout.write(flags.json ? `${JSON.stringify({ ...planJson(job), nodes: result.nodes, jobs: result.jobs, seconds: result.seconds, out })}\n` : formatRun(job, result, where, out));
     });
   });

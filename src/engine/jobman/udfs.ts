@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { DataboxError } from '../../errors.js';
-import { writeAll } from '../../storage/index.js';
+import { ensureDirectory, writeAll } from '../../storage/index.js';
 import { SHA256_HEX } from '../udf/limits.js';
 
 /** An uploaded bundle whose bytes do not hash to the name it was uploaded under. */
@@ -31,7 +31,7 @@ export class UdfBundles {
 
   static async open(home: string): Promise<UdfBundles> {
     const dir = join(home, 'udfs');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureDirectory(dir, { mode: 0o700 });
     return new UdfBundles(dir);
   }
 

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, realpath, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
 
 import { DataboxError } from '../../errors.js';
-import { writeAll } from '../../storage/index.js';
+import { ensureDirectory, writeAll } from '../../storage/index.js';
 import { isUdf, type Udf } from './define.js';
 import { SHA256_HEX } from './limits.js';
 
@@ -212,7 +212,7 @@ async function linkPackage(cacheDir: string, name: string, target: string): Prom
   const link = join(cacheDir, 'node_modules', name);
   const real = await realpath(target);
   if (await linksTo(link, real)) return;
-  await mkdir(dirname(link), { recursive: true });
+  await ensureDirectory(dirname(link));
   const tmp = `${link}.${uniqueSuffix()}.tmp`;
   try {
     // 'junction' makes a directory link on Windows without admin rights; POSIX ignores it.

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { openSource } from '../../storage/index.js';
+import { ensureDirectory, openSource } from '../../storage/index.js';
 import type { UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
@@ -37,7 +37,7 @@ async function run(msg: Extract<ToThread, { t: 'run' }>): Promise<void> {
   let done: FromThread;
   try {
     const udf = await loadUdf(msg.sha256, { cacheDir: env.cacheDir, fetchBundle, node: env.node });
-    await mkdir(env.scratchRoot, { recursive: true });
+    await ensureDirectory(env.scratchRoot);
     scratchDir = await mkdtemp(join(env.scratchRoot, 'subtask-'));
     const say = (level: 'info' | 'warn' | 'error') => (message: string) => post({ t: 'log', id: msg.id, level, message: String(message) });
     const ctx: UdfContext = {

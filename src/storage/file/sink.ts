@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { StorageError } from '../errors.js';
 import type { ByteSink } from '../types.js';
+import { ensureDirectory } from './directories.js';
 import { fileError } from './errors.js';
 
 /**
@@ -31,8 +32,8 @@ export class FileSink implements ByteSink {
     // A directory at the target would only fail at the final rename, after all the work: refuse it now.
     const existing = await stat(path).catch(() => undefined);
     if (existing?.isDirectory()) throw new StorageError('ERR_IS_DIRECTORY', url, `Cannot write ${url}: it is a directory`);
+    await ensureDirectory(dir, { url });
     try {
-      await mkdir(dir, { recursive: true });
       // `wx`: never share a temp file with another writer, however unlikely the name clash.
       const handle = await open(partialPath, 'wx');
       return new FileSink(url, path, partialPath, handle, signal);
