@@ -31,6 +31,7 @@ export interface RasterInfo {
   compression: string;
   /** Overview sizes, largest first: [[width, height], ...]. */
   overviews: [number, number][];
+  /** GDAL's INTERLEAVE: BAND for one band or PlanarConfiguration 2, else PIXEL. */
   interleave: 'PIXEL' | 'BAND';
   tiled: boolean;
   bigtiff: boolean;
@@ -199,7 +200,8 @@ export class GeoTiff {
       block: [m.blockWidth, m.blockHeight],
       compression: m.compressionName,
       overviews: this.levels.slice(1).map((o) => [o.width, o.height]),
-      interleave: m.planar === 2 ? 'BAND' : 'PIXEL',
+      // GDAL's INTERLEAVE: one band is BAND whatever the PlanarConfiguration, as gdalinfo reports it.
+      interleave: m.planar === 2 || this.bands === 1 ? 'BAND' : 'PIXEL',
       tiled: m.tiled,
       bigtiff: this.bigTiff,
       predictor: m.predictor,

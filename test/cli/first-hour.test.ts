@@ -1,9 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { L8_NIR, L8_RED, REAL, tempDir } from '../helpers/fixtures.js';
+import { GeoTiff } from '../../src/raster/index.js';
+import { CONFORMANCE, L8_NIR, L8_RED, REAL, tempDir } from '../helpers/fixtures.js';
+import { GDAL_PYTHON, hasGdal } from '../helpers/gdal.js';
 
 /**
  * Mistakes a new user makes in the first hour: each is refused in one line that names the problem,
@@ -57,5 +60,36 @@ describe('a new user’s first hour', () => {
     const zones = fileURLToPath(new URL('../../examples/data/l7-zones.geojson', import.meta.url));
     const zonal = await runCli(['zonal', '--raster', L7, '--zones', zones, '--out', join(file, 'stats.csv')]);
     expectOneLine(zonal, /is a file, not a directory$/);
+  });
+});
+
+describe('GDAL’s words for GDAL’s concepts', () => {
+  it.skipIf(!hasGdal)('info reports INTERLEAVE as gdalinfo does, for every conformance file', async () => {
+    const files = readdirSync(CONFORMANCE).filter((f) => f.endsWith('.tif')).sort();
+    const gdal = JSON.parse(
+      execFileSync(GDAL_PYTHON, ['-c', `
+import json, sys
+from osgeo import gdal
+gdal.UseExceptions()
+out = {}
+for f in sys.argv[2:]:
+    try:
+        out[f] = gdal.Open(sys.argv[1] + '/' + f).GetMetadataItem('INTERLEAVE', 'IMAGE_STRUCTURE')
+    except Exception:
+        pass
+print(json.dumps(out))
+`, CONFORMANCE, ...files], { encoding: 'utf8' }),
+    ) as Record<string, string | null>;
+    const ours: Record<string, string> = {};
+    for (const f of Object.keys(gdal)) {
+      const tiff = await GeoTiff.open(join(CONFORMANCE, f)).catch(() => undefined);
+      if (tiff === undefined) continue;
+      ours[f] = tiff.info().interleave;
+      await tiff.close();
+    }
+    expect(Object.keys(ours).length).toBe(files.length);
+    expect(ours).toEqual(Object.fromEntries(Object.keys(ours).map((f) => [f, gdal[f]])));
+    const r = await runCli(['info', L8_RED]);
+    expect(r.stdout).toMatch(/^Layout: .*, INTERLEAVE=BAND, classic TIFF$/m);
   });
 });

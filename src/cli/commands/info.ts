@@ -32,7 +32,7 @@ export function formatInfo(i: RasterInfo): string {
     `CRS: ${i.epsg !== null ? `EPSG:${i.epsg}` : 'none'}${i.proj ? ` (${i.proj})` : ''}`,
     `Geotransform: ${i.geotransform ? `[${i.geotransform.join(', ')}]` : 'none'}`,
     `Nodata: ${i.nodata ?? 'none'}`,
-    `Layout: ${i.tiled ? 'tiles' : 'strips'} of ${i.block[0]} × ${i.block[1]}, ${i.interleave} interleaved, ${i.bigtiff ? 'BigTIFF' : 'classic TIFF'}`,
+    `Layout: ${i.tiled ? 'tiles' : 'strips'} of ${i.block[0]} × ${i.block[1]}, INTERLEAVE=${i.interleave}, ${i.bigtiff ? 'BigTIFF' : 'classic TIFF'}`,
     `Compression: ${i.compression}${i.predictor !== 1 ? `, predictor ${i.predictor}` : ''}`,
     `Overviews: ${i.overviews.length === 0 ? 'none' : i.overviews.map(([w, h]) => `${w}×${h}`).join(', ')}`,
   ];
