@@ -3,13 +3,12 @@ import { jobResults, waitForSuccess } from '../../engine/client/cluster.js';
 import type { JobmanClient } from '../../engine/client/index.js';
 import { DataboxError } from '../../errors.js';
 import { GeoTiff, type DType } from '../../raster/index.js';
-import { readAll } from '../../storage/index.js';
 import { decodePartial } from './codec.js';
 import { blockGrid, planZonal, type PlanNode, type ZonalPlan } from './plan.js';
 import { computeStats, mergePartials, parseStats, type StatName, type ZonalPartial, type ZoneStats } from './stats.js';
 import type { ZonalTilesInput, ZonalTilesResult } from './tasks.js';
 import { pixelZoneToWire } from './wire.js';
-import { parseZones, toPixelSpace, type Zone } from './zones.js';
+import { readZones, toPixelSpace, type Zone } from './zones/index.js';
 
 /** The statistics computed when none are asked for. */
 export const DEFAULT_ZONAL_STATS = 'count,nodata,sum,mean,min,max,std,median';
@@ -17,8 +16,16 @@ export const DEFAULT_ZONAL_STATS = 'count,nodata,sum,mean,min,max,std,median';
 export interface ZonalOptions {
   /** The raster: a path or URL (file, http(s), s3). */
   raster: string;
-  /** The zones: a GeoJSON path or URL (FeatureCollection, Feature, Polygon or MultiPolygon). */
+  /** The zones: a path or URL of a GeoJSON (FeatureCollection, Feature, Polygon or MultiPolygon), GeoPackage, FlatGeobuf or Shapefile (.shp). */
   zones: string;
+  /**
+   * CRS of the zones' coordinates: EPSG:NNNN, a bare EPSG number, a PROJ string or WKT. Overrides the
+   * file's own CRS, as ogr2ogr's -s_srs does. @defaultValue the file's CRS, else EPSG:4326 (and then
+   * every position must lie within ±180/±90)
+   */
+  zonesCrs?: string;
+  /** The GeoPackage layer (feature table) holding the zones. @defaultValue the only feature table */
+  zonesLayer?: string;
   /** Band, from 1. @defaultValue 1 */
   band?: number;
   /** @defaultValue DEFAULT_ZONAL_STATS */
@@ -68,8 +75,12 @@ export async function planZonalJob(client: JobmanClient, options: ZonalOptions):
   const signal = options.signal;
   const stats = parseStats(typeof options.stats === 'string' ? options.stats : (options.stats?.join(',') ?? DEFAULT_ZONAL_STATS));
   const band = options.band ?? 1;
-  const text = new TextDecoder().decode(await readAll(options.zones, signal ? { signal } : {}));
-  const set = parseZones(text, { source: options.zones, ...(options.idField !== undefined ? { idField: options.idField } : {}) });
+  const set = await readZones(options.zones, {
+    ...(options.idField !== undefined ? { idField: options.idField } : {}),
+    ...(options.zonesCrs !== undefined ? { crs: options.zonesCrs } : {}),
+    ...(options.zonesLayer !== undefined ? { layer: options.zonesLayer } : {}),
+    ...(signal ? { signal } : {}),
+  });
   const raster = await GeoTiff.open(options.raster, signal ? { signal } : {});
   try {
     if (!Number.isInteger(band) || band < 1 || band > raster.bands) {
