@@ -21,6 +21,8 @@ import { formatTable } from './engine-client.js';
 interface ZonalFlags extends ClusterFlags {
   raster: string;
   zones: string;
+  zonesCrs?: string;
+  zonesLayer?: string;
   band: number;
   stats: string;
   idField?: string;
@@ -41,7 +43,9 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
       'zonal statistics: for each polygon of a GeoJSON, statistics of the raster pixels whose centre is inside (or every pixel it touches), on a cluster; the blocks the zones cover are spread over the nodes balanced by compressed bytes, and partial statistics merge exactly',
     )
     .requiredOption('--raster <url>', 'the raster: a path, or an http(s):// or s3:// URL')
-    .requiredOption('--zones <geojson>', 'polygons: a GeoJSON FeatureCollection (Polygon and MultiPolygon features, holes allowed) in EPSG:4326 or the CRS its "crs" member names; a path or URL')
+    .requiredOption('--zones <file>', 'polygons (Polygon and MultiPolygon features, holes allowed): GeoJSON, GeoPackage (.gpkg), FlatGeobuf (.fgb) or Shapefile (.shp, with its .dbf and .prj beside it), told apart by content; a path or URL')
+    .option('--zones-crs <crs>', 'CRS of the zones\' coordinates: EPSG:NNNN, a bare EPSG number, a PROJ string or WKT; overrides the CRS the file names, as ogr2ogr -s_srs does (default: the file\'s CRS, else EPSG:4326, and then coordinates beyond ±180/±90 are refused)')
+    .option('--zones-layer <name>', 'the GeoPackage layer (feature table) holding the zones (default: the only one)')
     .option('--band <n>', 'band of the raster, from 1', intOption('--band', 1, 65535), 1)
     .option('--stats <list>', `comma-separated, from ${STAT_NAMES.join(', ')}, and pNN for any percentile (p10, p90, p99.5)`, DEFAULT_ZONAL_STATS)
     .option('--id-field <name>', 'feature property that identifies each zone (default: the feature’s index)')
@@ -57,6 +61,8 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
     const options: ZonalOptions = {
       raster: absoluteUrl(flags.raster),
       zones: flags.zones,
+      ...(flags.zonesCrs !== undefined ? { zonesCrs: flags.zonesCrs } : {}),
+      ...(flags.zonesLayer !== undefined ? { zonesLayer: flags.zonesLayer } : {}),
       band: flags.band,
       stats: flags.stats,
       bins: flags.bins,
