@@ -73,13 +73,11 @@ export async function readZones(url: string, options: ReadZonesOptions = {}): Pr
   if (options.crs !== undefined) parseZonesCrs(options.crs);
   const source = openSource(url, { cache: false });
   let file: FileZones;
-  let format: ZonesFormat;
   try {
     const size = await source.size({ signal });
     const head = await source.read(0, Math.min(size, HEAD_BYTES), { signal });
-    const detected = detectZonesFormat(head, url);
-    if (detected === undefined) throw unknownFormat(head, url);
-    format = detected;
+    const format = detectZonesFormat(head, url);
+    if (format === undefined) throw unknownFormat(head, url);
     if (layer !== undefined && format !== 'GeoPackage') throw new ZoneError(`--zones-layer ${layer}: ${url} is a ${format} file, which holds one layer; --zones-layer names a layer of a GeoPackage`);
     file = await readFormat(format, source, size, url, options);
   } finally {
