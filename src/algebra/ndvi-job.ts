@@ -46,6 +46,8 @@ export interface NdviSceneSummary {
   min: number | null;
   mean: number | null;
   max: number | null;
+  /** Bytes the window subtasks read from storage. */
+  bytesRead: number;
   /** Worker time spent on the scene: its windows and its assembly, in seconds. */
   workerSeconds: number;
 }
@@ -88,7 +90,7 @@ export async function runNdviJob(client: JobmanClient, options: NdviJobOptions, 
     scenes: result.scenes.map((r, k) => {
       const { scene, red, nir, out, width, height } = scenes[k]!;
       const { valid, nodata, min, max } = r.stats;
-      return { scene, red, nir, out, width, height, bytes: r.bytes, valid, nodata, min, mean: r.mean, max, workerSeconds: r.workerSeconds };
+      return { scene, red, nir, out, width, height, bytes: r.bytes, valid, nodata, min, mean: r.mean, max, bytesRead: r.bytesRead, workerSeconds: r.workerSeconds };
     }),
     jobs: result.jobs,
     seconds: result.seconds,

@@ -129,6 +129,13 @@ export class OpRasters {
     await Promise.all([...this.byUrl.values()].map((g) => g.close()));
   }
 
+  /** Bytes that arrived from storage for these rasters so far. */
+  get bytesRead(): number {
+    let n = 0;
+    for (const g of this.byUrl.values()) n += g.bytesRead;
+    return n;
+  }
+
   /** Reads one band over a window, with its nodata as the pixels hold it. */
   private async read(source: BandSource, window: Window, signal?: AbortSignal): Promise<{ values: TypedArray; nodata: number | null }> {
     const g = this.of(source);

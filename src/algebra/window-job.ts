@@ -51,6 +51,8 @@ export interface WindowSceneResult {
   /** Statistics of the values written, before any scaling. */
   stats: ValueStats;
   mean: number | null;
+  /** Bytes the window subtasks read from storage: what crossed the network for the inputs. */
+  bytesRead: number;
   /** Worker time spent on the scene: its windows and its assembly, in seconds. */
   workerSeconds: number;
 }
@@ -130,7 +132,8 @@ export async function runWindowJob(client: JobmanClient, options: WindowJobOptio
       report();
       const stats = mergeStats(parts.map((p) => p.stats));
       const ms = parts.reduce((t, p) => t + p.ms, written!.ms);
-      return { scene: s.scene, out: s.out, width: s.width, height: s.height, bytes: written!.bytes, stats, mean: stats.valid > 0 ? stats.sum / stats.valid : null, workerSeconds: ms / 1000 };
+      const bytesRead = parts.reduce((t, p) => t + p.bytesRead, 0);
+      return { scene: s.scene, out: s.out, width: s.width, height: s.height, bytes: written!.bytes, stats, mean: stats.valid > 0 ? stats.sum / stats.valid : null, bytesRead, workerSeconds: ms / 1000 };
     }),
   );
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');

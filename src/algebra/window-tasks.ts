@@ -32,6 +32,8 @@ export type CogAssembleInput = z.infer<typeof cogAssembleInputSchema>;
 export interface RasterWindowResult {
   manifest: unknown;
   stats: ValueStats;
+  /** Bytes that arrived from storage for the inputs (headers included). */
+  bytesRead: number;
   /** Time the subtask took on its worker. */
   ms: number;
 }
@@ -71,7 +73,7 @@ async function rasterWindow(raw: unknown, signal: AbortSignal): Promise<RasterWi
       }
       await Promise.all(writes);
       const manifest = await writer.finish();
-      return { manifest, stats, ms: Math.round(performance.now() - started) };
+      return { manifest, stats, bytesRead: rasters.bytesRead, ms: Math.round(performance.now() - started) };
     } catch (err) {
       await writer.abort();
       throw err;

@@ -30,7 +30,23 @@ export function buildProgram(context: CliContext): Command {
   return program;
 }
 
+/**
+ * Warnings as one short line each, printed once: Node's own printer prefixes the process id and adds
+ * a hint about --trace-warnings, which means nothing to a user of this command.
+ */
+function printWarningsBriefly(): void {
+  process.removeAllListeners('warning');
+  const seen = new Set<string>();
+  process.on('warning', (w) => {
+    const line = w.name.startsWith('Databox') || w.name === 'Warning' ? w.message : `${w.name}: ${w.message}`;
+    if (seen.has(line)) return;
+    seen.add(line);
+    process.stderr.write(`databox: warning: ${line}\n`);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  printWarningsBriefly();
   const controller = new AbortController();
   // `once`: a second Ctrl-C finds no handler and ends the process at once, as users expect.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(new InterruptedError(sig)));

@@ -1,4 +1,4 @@
-import { openSource, streamRanges, type ByteSource } from '../storage/index.js';
+import { openSource, streamRanges, type ByteSource, type StorageSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
 import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
 import { allocate, allocateShared, dtypeInfo, storedNodata, type DType, type TypedArray } from './dtype.js';
@@ -183,6 +183,10 @@ export class GeoTiff {
   }
   get nodata(): number | null {
     return this.main.nodata;
+  }
+  /** Bytes that arrived from storage for this file so far (header included): what crossed the network. */
+  get bytesRead(): number {
+    return (this.source as Partial<StorageSource>).stats?.bytes ?? 0;
   }
 
   info(): RasterInfo {

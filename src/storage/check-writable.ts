@@ -36,8 +36,10 @@ export async function checkWritable(url: string, options: Pick<SourceOptions, 's
     await rm(probe, { force: true });
     return;
   }
+  const { signal, ...storage } = options;
+  const client = s3ClientFor(resolveSourceOptions(storage).s3);
   try {
-    await s3ClientFor(resolveSourceOptions(options).s3).send(new HeadBucketCommand({ Bucket: location.bucket }), options.signal ? { abortSignal: options.signal } : {});
+    await client.send(new HeadBucketCommand({ Bucket: location.bucket }), signal ? { abortSignal: signal } : {});
   } catch (err) {
     throw s3Error(url, err);
   }

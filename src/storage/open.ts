@@ -4,6 +4,7 @@ import { FileSink } from './file/sink.js';
 import { FileSource } from './file/source.js';
 import { closeSharedHttpDispatcher } from './http/agent.js';
 import { HttpSource } from './http/source.js';
+import { forgetKeptObjects } from './http/whole-objects.js';
 import { resolveSinkOptions, resolveSourceOptions, type SinkOptions, type SourceOptions } from './options.js';
 import { closeSharedS3Clients } from './s3/client.js';
 import { S3Sink } from './s3/sink.js';
@@ -86,5 +87,6 @@ export async function writeAll(url: string, bytes: Uint8Array, options: SinkOpti
 /** Closes the process-wide HTTP pool and S3 clients, so a CLI exits without waiting on idle sockets. */
 export async function closeSharedConnections(): Promise<void> {
   closeSharedS3Clients();
+  forgetKeptObjects();
   await closeSharedHttpDispatcher();
 }

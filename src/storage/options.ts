@@ -42,6 +42,8 @@ export const storageDefaults = {
   },
   /** @defaultValue 8 MiB multipart part size (S3 needs at least 5 MiB) */
   partSizeBytes: 8 * MiB,
+  /** @defaultValue 256 MiB: the largest object kept whole in memory when an HTTP server ignores Range */
+  wholeObjectMaxBytes: 256 * MiB,
 } as const;
 
 /** Retry policy for HTTP and S3 requests. Only errors marked retryable are retried. */
@@ -88,6 +90,12 @@ export interface RemoteOptions {
   s3?: S3Options;
   /** Receives non-fatal surprises (a server ignoring Range, a failed multipart clean-up). @defaultValue `process.emitWarning` */
   onWarning?: (message: string) => void;
+  /**
+   * An HTTP server that ignores `Range` sends the whole object to every read; the first such answer is
+   * kept in memory (once per process) and serves every later read, if the object is at most this many
+   * bytes. A larger one fails with an error that says so. @defaultValue 256 MiB
+   */
+  wholeObjectMaxBytes?: number;
 }
 
 /** Options of `openSource`. */
@@ -164,6 +172,7 @@ const remoteShape = {
   retry: retrySchema.default(() => retrySchema.parse({})),
   s3: s3Schema.default({}),
   onWarning: onWarningSchema,
+  wholeObjectMaxBytes: nonNegativeInt.default(storageDefaults.wholeObjectMaxBytes),
 };
 
 const sourceSchema = z.strictObject(
@@ -205,7 +214,7 @@ export type ResolvedSourceOptions = z.output<typeof sourceSchema>;
 export type ResolvedSinkOptions = z.output<typeof sinkSchema>;
 export type ResolvedRangesOptions = z.output<typeof rangesSchema>;
 /** What the remote backends need from either resolved options type. */
-export type ResolvedRemoteOptions = Pick<ResolvedSourceOptions, 'timeoutMs' | 'retry' | 's3' | 'onWarning'>;
+export type ResolvedRemoteOptions = Pick<ResolvedSourceOptions, 'timeoutMs' | 'retry' | 's3' | 'onWarning' | 'wholeObjectMaxBytes'>;
 
 export function resolveSourceOptions(options: SourceOptions = {}): ResolvedSourceOptions {
   return parseOptions(sourceSchema, options);

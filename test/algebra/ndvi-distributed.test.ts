@@ -112,4 +112,27 @@ describe.skipIf(!hasGdal)('databox ndvi on a cluster, from S3 to S3', () => {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: 'landsat', Prefix: 'bad/' }));
     expect(listed.Contents ?? []).toEqual([]);
   });
+
+  it('refuses to run when the nodes reach S3 elsewhere than the client, naming the node and both settings', async () => {
+    // A second cluster whose Taskman has no S3 settings: its workers would go to AWS, not to s3rver.
+    const elsewhere = await TestCluster.create({ heartbeatMs: 500 });
+    try {
+      await elsewhere.startJobman();
+      await elsewhere.startTaskman('on-aws', 1, { DATABOX_S3_ENDPOINT: '', AWS_REGION: 'eu-west-1' });
+      const r = await runCli(
+        ['ndvi', '--red', 's3://landsat/in/*_B4.TIF', '--nir', 's3://landsat/in/*_B5.TIF', '--out', 's3://landsat/elsewhere', '--jobman', elsewhere.url],
+        { env: { ...env, DATABOX_TOKEN: elsewhere.token }, timeoutMs: 60_000 },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(
+        `databox: This client reaches s3:// through ${s3.endpoint}, region us-east-1, but the workers of node on-aws (at ${elsewhere.url}) reach it through AWS (no DATABOX_S3_ENDPOINT), region eu-west-1; ` +
+          'set the same DATABOX_S3_ENDPOINT and AWS_REGION (and credentials) where that node’s `databox up` or `databox taskman` runs, then start it again',
+      );
+      expect(r.stderr).not.toContain(S3RVER_CREDENTIALS.secretAccessKey);
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: 'landsat', Prefix: 'elsewhere/' }));
+      expect(listed.Contents ?? []).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
 });

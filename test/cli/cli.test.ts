@@ -89,7 +89,11 @@ describe('databox ndvi', () => {
     const r = await runCli(['ndvi', '--red', L8_RED, '--nir', L8_NIR, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^SCENE +SIZE +MIN +MEAN +MAX +COG +WORKER TIME +OUT\nLC08_L1TP_195025_20130707_20170503_01_T1 +41×41 +0\.0234 +0\.2893 +0\.5604 +[\d.]+ KB +[\d.]+ s +\S+ndvi\.tif\n1 scene in [\d.]+ s on an embedded cluster \(jobs 1 and 2\)\n$/);
+    expect(r.stdout).toMatch(/^SCENE +SIZE +MIN +MEAN +MAX +READ +COG +WORKER TIME +OUT\nLC08_L1TP_195025_20130707_20170503_01_T1 +41×41 +0\.0234 +0\.2893 +0\.5604 +[\d.]+ KB +[\d.]+ KB +[\d.]+ s +\S+ndvi\.tif\n1 scene in [\d.]+ s: [\d.]+ s to start an embedded cluster, [\d.]+ s for jobs 1 and 2, [\d.]+ s to stop it\n$/);
+    // The whole command's time holds the cluster's start, the jobs and the stop.
+    const [total, start, jobs, stop] = /in ([\d.]+) s: ([\d.]+) s to start .*, ([\d.]+) s for .*, ([\d.]+) s to stop/.exec(r.stdout)!.slice(1).map(Number);
+    expect(total!).toBeGreaterThanOrEqual(start! + jobs! + stop! - 0.02);
+    expect(stop!).toBeGreaterThan(0);
 
     const redDir = join(tmp.dir, 'red');
     const nirDir = join(tmp.dir, 'nir');

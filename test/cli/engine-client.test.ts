@@ -309,7 +309,7 @@ describe('formatting', () => {
   it('cancel and nodes speak plainly about edge cases', () => {
     expect(formatCancel({ id: 3, cancelled: 1, killed: 1 })).toBe('job 3: cancelled 1 subtask; 1 of them was running and is being killed\n');
     expect(formatNodes([])).toBe('no nodes have joined this Jobman\n');
-    const fresh: NodeView = { name: 'n', address: '10.0.0.2', state: 'dead', workers: [], metrics: null, inFlight: 0, joinedAt: 0, lastHeartbeatAt: 0, heartbeatAgeMs: 12_345 };
+    const fresh: NodeView = { name: 'n', address: '10.0.0.2', state: 'dead', workers: [], metrics: null, inFlight: 0, joinedAt: 0, lastHeartbeatAt: 0, heartbeatAgeMs: 12_345, storage: null };
     expect(formatNodes([fresh]).split('\n')[1]).toBe('n     10.0.0.2  dead   -        -    -       12.3 s ago');
     expect(formatNodes([{ ...fresh, metrics: FAKE_METRICS }]).split('\n')[1]).toContain('25%  3.2 GB/8.6 GB');
   });

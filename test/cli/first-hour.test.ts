@@ -3,6 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startDaemon } from '../engine/support/processes.js';
 import { runCli } from '../helpers/cli.js';
 import { GeoTiff } from '../../src/raster/index.js';
 import { CONFORMANCE, L8_NIR, L8_RED, REAL, tempDir } from '../helpers/fixtures.js';
@@ -91,5 +92,19 @@ print(json.dumps(out))
     expect(ours).toEqual(Object.fromEntries(Object.keys(ours).map((f) => [f, gdal[f]])));
     const r = await runCli(['info', L8_RED]);
     expect(r.stdout).toMatch(/^Layout: .*, INTERLEAVE=BAND, classic TIFF$/m);
+  });
+});
+
+describe('honest messages', () => {
+  it('databox up says what it stopped, and how long that took', async () => {
+    const up = startDaemon(['up', '--home', join(tmp.dir, 'up-home'), '--port', '0', '--workers', '1']);
+    try {
+      await up.waitForOut(/jobman listening on/, 60_000);
+      up.child.kill('SIGINT');
+      expect(await up.exited).toBe(0);
+    } finally {
+      up.child.kill('SIGKILL');
+    }
+    expect(up.stderr()).toMatch(/^databox: stopped the Taskman and its 1 worker, then the Jobman at http:\/\/127\.0\.0\.1:\d+ in [\d.]+ s; the job store and the token stay in .*up-home$/m);
   });
 });

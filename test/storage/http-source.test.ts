@@ -100,7 +100,8 @@ describe('HTTP range reads', () => {
     }
   });
 
-  it('reads correctly from a server that ignores Range, stopping once the range has arrived, and warns once', async () => {
+  it('keeps the whole object from a server that ignores Range: one download serves every read of the process, counted, with one warning', async () => {
+    await writeFile(join(dir.path, 'no-ranges.tif'), data);
     server.ignoreRange = true;
     const warnings: string[] = [];
     try {
@@ -109,14 +110,43 @@ describe('HTTP range reads', () => {
           expectSameBytes(await s.read(100, 50), data.subarray(100, 150));
           expectSameBytes(await s.read(200_000, 10), data.subarray(200_000, 200_010));
           expect(await s.size()).toBe(data.length);
+          // What crossed the network: the object once, not once per read.
+          expect(s.stats).toEqual({ requests: 1, bytes: data.length });
         },
         { onWarning: (m) => warnings.push(m) },
+        'no-ranges.tif',
+      );
+      // A second source of the same process (another subtask, another tile) asks the server nothing.
+      await withSource(
+        async (s) => {
+          expectSameBytes(await s.read(299_990, 10), data.subarray(299_990));
+          expect(s.stats).toEqual({ requests: 0, bytes: 0 });
+        },
+        {},
+        'no-ranges.tif',
       );
     } finally {
       server.ignoreRange = false;
     }
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(server.url('scene.tif'));
+    expect(warnings).toEqual([`${server.url('no-ranges.tif')}: the server ignores Range requests, so the whole object is downloaded once and kept in memory`]);
+  });
+
+  it('refuses, naming the limit, an object too large to keep whole from a server that ignores Range', async () => {
+    await writeFile(join(dir.path, 'no-ranges-big.tif'), data);
+    server.ignoreRange = true;
+    try {
+      await withSource(
+        async (s) => {
+          const read = s.read(0, 10);
+          await expect(read).rejects.toMatchObject({ code: 'ERR_RANGE_IGNORED' });
+          await expect(read).rejects.toThrow(`The server of ${server.url('no-ranges-big.tif')} ignores Range requests, and the object is 300000 bytes, more than the 100000 bytes kept whole in memory (wholeObjectMaxBytes)`);
+        },
+        { wholeObjectMaxBytes: 100_000, onWarning: () => undefined },
+        'no-ranges-big.tif',
+      );
+    } finally {
+      server.ignoreRange = false;
+    }
   });
 
   it('follows a redirect to where the object really is', async () => {

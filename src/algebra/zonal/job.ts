@@ -61,7 +61,7 @@ export interface ZonalJob {
 export interface ZonalResult {
   rows: ZoneRow[];
   plan: ZonalPlan;
-  /** Per node: the blocks and compressed bytes its subtasks read, and their worker time. */
+  /** Per node: the blocks its subtasks read, the bytes that arrived from storage for them, and their worker time. */
   nodes: { name: string; tiles: number; bytes: number; workerSeconds: number }[];
   jobs: number[];
   seconds: number;

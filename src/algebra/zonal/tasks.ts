@@ -35,7 +35,7 @@ const READ_AHEAD = 3;
 export interface ZonalTilesResult {
   partials: { zone: number; partial: WirePartial }[];
   tiles: number;
-  /** Compressed bytes of the blocks read. */
+  /** Bytes that arrived from storage (header and blocks): what crossed the network, not what was planned. */
   bytes: number;
   ms: number;
 }
@@ -50,7 +50,6 @@ export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<Z
     const grid = blockGrid(raster, input.band);
     const nodata = storedNodata(raster.dtype, raster.nodata);
     const accumulators = new Map<number, ZoneAccumulator>();
-    let bytes = 0;
     // Every block is checked before any is read.
     const windows = input.tiles.map((tile): Window => {
       if (tile.col >= grid.across || tile.row >= grid.down) throw new DataboxError('ERR_TASK_INPUT', `builtin:zonal-tiles: block ${tile.col},${tile.row} is outside the ${grid.across}×${grid.down} blocks of ${input.raster}`);
@@ -73,7 +72,6 @@ export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<Z
       const values = await ahead.shift()!;
       ahead.push(read(i + READ_AHEAD));
       const { x, y, width, height } = windows[i]!;
-      bytes += grid.bytesOf(tile.col, tile.row);
       for (const unit of tile.units) {
         const zone = zones.get(unit.zone);
         if (zone === undefined) throw new DataboxError('ERR_TASK_INPUT', `builtin:zonal-tiles: block ${tile.col},${tile.row} names zone ${unit.zone}, which the input does not hold`);
@@ -90,7 +88,7 @@ export async function zonalTiles({ input: raw, signal }: TaskContext): Promise<Z
       }
     }
     const partials = [...accumulators].map(([zone, acc]) => ({ zone, partial: encodePartial(acc.partial(), raster.dtype) }));
-    return { partials, tiles: input.tiles.length, bytes, ms: Math.round(performance.now() - started) };
+    return { partials, tiles: input.tiles.length, bytes: raster.bytesRead, ms: Math.round(performance.now() - started) };
   } finally {
     await raster.close();
   }

@@ -10,6 +10,7 @@ import {
   OCX_COEFFICIENTS,
   ONE_FILE,
   OUTPUT_DTYPES,
+  opSources,
   outputSpec,
   partsPrefixOf,
   parseCoefficients,
@@ -24,7 +25,7 @@ import {
 } from '../../algebra/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { absoluteUrl, choiceOption, intOption, numberOption } from '../options.js';
-import { clusterOptions, collect, formatSceneSummary, placement, progressBar, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
+import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type ClusterRun, type WindowFlags } from './cluster-run.js';
 
 /**
  * `databox calc`, `databox chlorophyll` and `databox focal`: one op over one grid of rasters into one
@@ -125,22 +126,21 @@ async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSi
   const output = outputSpec(dtype, { blockSize: flags.blockSize, ...(flags.nodata !== undefined ? { nodata: flags.nodata } : {}) });
   const out = absoluteUrl(flags.out);
   const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal, { implicit });
-  const result = await withCluster(flags, signal, async (cluster, where) => {
+  const run = await withCluster(flags, signal, async (cluster) => {
     const bar = progressBar(process.stderr, label);
     try {
-      const r = await runWindowJob(cluster.client, { scenes: [scene], output, partsPrefix: partsPrefixOf(out), windowTiles: flags.windowTiles, ...placement(flags), onProgress: bar.update, signal });
-      bar.stop();
-      return { r, where };
+      return await runWindowJob(cluster.client, { scenes: [scene], output, partsPrefix: partsPrefixOf(out), windowTiles: flags.windowTiles, ...placement(flags), onProgress: bar.update, signal });
     } finally {
       bar.stop();
     }
-  });
-  report(result.r, result.where, flags, dtype);
+  }, [...opSources(op).map((s) => s.url), out]);
+  report(run, flags, dtype);
 }
 
-function report(r: WindowJobResult, where: string, flags: OutputFlags, dtype: string): void {
+function report(run: ClusterRun<WindowJobResult>, flags: OutputFlags, dtype: string): void {
+  const r = run.value;
   const rows = r.scenes.map((s) => ({ ...s, min: s.stats.min, max: s.stats.max }));
-  process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatSceneSummary(rows, r.seconds, r.jobs, where));
+  process.stdout.write(flags.json ? `${JSON.stringify({ ...r, ...runTimings(run) })}\n` : formatSceneSummary(rows, r.seconds, r.jobs, run));
   const clipped = r.scenes.reduce((n, s) => n + s.stats.outOfRange, 0);
   if (clipped > 0) process.stderr.write(`databox: warning: ${clipped} value${clipped === 1 ? '' : 's'} outside the range of ${dtype} were written as nodata\n`);
 }

@@ -35,7 +35,9 @@ export function registerEngineServers(program: Command, context: CliContext): vo
       process.stdout.write(`jobman listening on ${jobman.url}\n`);
       process.stderr.write(`databox: API token in ${tokenPath(jobman.home)}; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`);
       await untilAborted(signal);
+      const t0 = performance.now();
       await jobman.close();
+      process.stderr.write(`databox: stopped the Jobman at ${jobman.url} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
     });
 
   program
@@ -61,7 +63,9 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         signal,
       });
       await untilAborted(signal);
+      const t0 = performance.now();
       await taskman.stop();
+      process.stderr.write(`databox: stopped the Taskman of node ${taskman.node} and its workers in ${seconds(t0)}; its unfinished subtasks go back to the Jobman\n`);
     });
 
   withServerOptions(program.command('up').description('run a whole cluster on this machine: the Jobman, one Taskman and its workers (embedded registry)'))
@@ -97,10 +101,20 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         // Ctrl-C during start-up surfaces as an AbortError from `once`: stop quietly, as after start.
         if (!signal.aborted) throw err;
       } finally {
+        const t0 = performance.now();
+        const hadTaskman = taskman !== undefined && taskman.exitCode === null && taskman.signalCode === null;
         await stopChild(taskman);
         await jobman.close();
+        const workers = flags.workers ?? availableParallelism();
+        const what = hadTaskman ? `the Taskman and its ${workers} worker${workers === 1 ? '' : 's'}, then the Jobman at ${jobman.url}` : `the Jobman at ${jobman.url}`;
+        process.stderr.write(`databox: stopped ${what} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
       }
     });
+}
+
+/** Seconds since `t0` (a performance.now() reading), for stop messages. */
+function seconds(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(2)} s`;
 }
 
 /** The options a Jobman is started with, by `databox jobman` and `databox up` alike. */

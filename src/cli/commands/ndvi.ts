@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { NDVI_DTYPES, planNdvi, runNdviJob, type NdviDType } from '../../algebra/index.js';
 import type { CliContext } from '../context.js';
 import { choiceOption } from '../options.js';
-import { clusterOptions, collect, formatSceneSummary, placement, progressBar, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
+import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
 
 interface NdviFlags extends ClusterFlags, WindowFlags {
   red: string[];
@@ -28,19 +28,19 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
     .option('--dtype <type>', 'float32 (nodata NaN) or int16 (NDVI × 10000, nodata -32768)', choiceOption('--dtype', NDVI_DTYPES), 'float32');
   clusterOptions(windowOptions(command)).action(async (flags: NdviFlags) => {
     const plan = await planNdvi({ red: flags.red, nir: flags.nir, out: flags.out, signal });
-    await withCluster(flags, signal, async (cluster, where) => {
+    const run = await withCluster(flags, signal, async (cluster) => {
       const bar = progressBar(process.stderr, 'ndvi');
       try {
-        const result = await runNdviJob(
+        return await runNdviJob(
           cluster.client,
           { red: flags.red, nir: flags.nir, out: flags.out, dtype: flags.dtype, blockSize: flags.blockSize, windowTiles: flags.windowTiles, ...placement(flags), onProgress: bar.update, signal },
           plan,
         );
-        bar.stop();
-        process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatSceneSummary(result.scenes, result.seconds, result.jobs, where));
       } finally {
         bar.stop();
       }
-    });
+    }, plan.scenes.flatMap((s) => [s.red, s.nir, s.out]));
+    const result = run.value;
+    process.stdout.write(flags.json ? `${JSON.stringify({ ...result, ...runTimings(run) })}\n` : formatSceneSummary(result.scenes, result.seconds, result.jobs, run));
   });
 }

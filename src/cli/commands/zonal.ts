@@ -15,7 +15,7 @@ import {
 import { checkWritable, writeAll } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { absoluteUrl, formatBytes, intOption } from '../options.js';
-import { clusterOptions, formatJobIds, placement, progressBar, withCluster, type ClusterFlags } from './cluster-run.js';
+import { clusterOptions, formatRunLine, placement, progressBar, runTimings, withCluster, type ClusterFlags, type ClusterRun } from './cluster-run.js';
 import { formatTable } from './engine-client.js';
 
 interface ZonalFlags extends ClusterFlags {
@@ -72,11 +72,11 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
       signal,
     };
     if (flags.out !== undefined && !flags.dryRun) await checkWritable(absoluteUrl(flags.out), { signal });
-    await withCluster(flags, signal, async (cluster, where) => {
+    const run = await withCluster(flags, signal, async (cluster, where) => {
       const job = await planZonalJob(cluster.client, options);
       if (flags.dryRun) {
         process.stdout.write(flags.json ? `${JSON.stringify(planJson(job))}\n` : formatPlan(job, where));
-        return;
+        return undefined;
       }
       const bar = progressBar(process.stderr, 'zonal');
       let result: ZonalResult;
@@ -86,10 +86,15 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
         bar.stop();
       }
       const text = format === 'csv' ? formatZonalCsv(result.rows, job.stats) : formatZonalJson(result.rows);
-      const out = flags.out!;
-      await writeAll(absoluteUrl(out), new TextEncoder().encode(text), { signal });
-      process.stdout.write(flags.json ? `${JSON.stringify({ ...planJson(job), nodes: result.nodes, jobs: result.jobs, seconds: result.seconds, out })}\n` : formatRun(job, result, where, out));
-    });
+      await writeAll(absoluteUrl(flags.out!), new TextEncoder().encode(text), { signal });
+      return { job, result };
+    }, [options.raster, flags.zones, ...(flags.out !== undefined ? [flags.out] : [])]);
+    if (run.value === undefined) return;
+    const { job, result } = run.value;
+    const out = flags.out!;
+    process.stdout.write(
+      flags.json ? `${JSON.stringify({ ...planJson(job), nodes: result.nodes, jobs: result.jobs, seconds: result.seconds, ...runTimings(run), out })}\n` : formatRun(job, result, run, out),
+    );
   });
 }
 
@@ -125,10 +130,11 @@ function formatPlan(job: ZonalJob, where: string): string {
   );
 }
 
-function formatRun(job: ZonalJob, r: ZonalResult, where: string, out: string): string {
+function formatRun(job: ZonalJob, r: ZonalResult, run: ClusterRun<unknown>, out: string): string {
   const rows = r.nodes.map((n) => [n.name, String(n.tiles), formatBytes(n.bytes), `${n.workerSeconds.toFixed(2)} s`]);
   return (
     formatTable(['NODE', 'BLOCKS READ', 'BYTES READ', 'WORKER TIME'], rows) +
-    `${job.zones.length} zones over ${job.plan.tiles.length} blocks in ${r.seconds.toFixed(2)} s on ${where} (${formatJobIds(r.jobs)}); statistics in ${out}\n`
+    `statistics in ${out}\n` +
+    formatRunLine(`${job.zones.length} zones over ${job.plan.tiles.length} blocks`, r.seconds, r.jobs, run)
   );
 }

@@ -138,6 +138,18 @@ export const nodeMetricsSchema = z.object({
 });
 export type NodeMetrics = z.infer<typeof nodeMetricsSchema>;
 
+/**
+ * Where a node's workers reach S3 (never credentials): a client compares it with its own before a job
+ * of s3:// URLs, so a client on a local endpoint and workers on AWS never read different buckets.
+ */
+export const nodeStorageSchema = z.strictObject({
+  /** DATABOX_S3_ENDPOINT where the Taskman runs; null: AWS. */
+  s3Endpoint: z.string().max(2048).nullable(),
+  /** AWS_REGION (or AWS_DEFAULT_REGION) where the Taskman runs, default us-east-1. */
+  s3Region: z.string().max(64),
+});
+export type NodeStorage = z.infer<typeof nodeStorageSchema>;
+
 export const nodeViewSchema = z.object({
   name: z.string(),
   /** Where the Taskman connects from. */
@@ -150,6 +162,8 @@ export const nodeViewSchema = z.object({
   joinedAt: ms,
   lastHeartbeatAt: ms,
   heartbeatAgeMs: ms,
+  /** The node's S3 settings, as it reported them when it joined (null from a Taskman that did not). */
+  storage: nodeStorageSchema.nullable(),
 });
 export type NodeView = z.infer<typeof nodeViewSchema>;
 export const nodeListSchema = z.object({ nodes: z.array(nodeViewSchema) });
@@ -173,6 +187,7 @@ export const joinSchema = z.strictObject({
   incarnation: z.string().min(8).max(64),
   workers: z.number().int().positive().max(1024),
   startedAt: ms,
+  storage: nodeStorageSchema.optional(),
 });
 export const joinReplySchema = z.object({ heartbeatMs: z.number().int().positive(), missedHeartbeats: z.number().int().positive() });
 

@@ -12,6 +12,7 @@ import { bundleUdf } from '../udf/bundle.js';
 import { checkBundle } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
 import { readToken } from '../home.js';
+import { checkNodeStorage } from '../storage-settings.js';
 import { JobmanClient, type JobEvent, type JobmanClientOptions } from './client.js';
 
 /** Where a UDF lives: the path or file URL of a module whose default export is `defineUdf(...)`. */
@@ -134,19 +135,26 @@ export class Cluster {
   }
 
   /** Fails unless some live node has workers, as the paper's RS-UDF checks before it submits. */
-  async checkWorkers(signal?: AbortSignal): Promise<void> {
+  /**
+   * Fails unless some node has live workers, and, when `urls` name `s3://` objects, unless every live
+   * node reaches S3 through the settings this client uses (see `checkNodeStorage`).
+   */
+  async checkWorkers(signal?: AbortSignal, urls: Iterable<string> = []): Promise<void> {
     const nodes = await this.client.nodes(signal);
-    if (nodes.some((n) => n.state === 'alive' && n.workers.length > 0)) return;
-    const known = nodes.length === 0 ? 'no node has joined' : `nodes: ${nodes.map((n) => `${n.name} (${n.state}, ${n.workers.length} workers)`).join(', ')}`;
-    throw new DataboxError('ERR_NO_WORKERS', `The cluster at ${this.url} has no live workers (${known}); start a Taskman with \`databox taskman --jobman ${this.url}\``);
+    if (!nodes.some((n) => n.state === 'alive' && n.workers.length > 0)) {
+      const known = nodes.length === 0 ? 'no node has joined' : `nodes: ${nodes.map((n) => `${n.name} (${n.state}, ${n.workers.length} workers)`).join(', ')}`;
+      throw new DataboxError('ERR_NO_WORKERS', `The cluster at ${this.url} has no live workers (${known}); start a Taskman with \`databox taskman --jobman ${this.url}\``);
+    }
+    checkNodeStorage(nodes, urls, this.url);
   }
 
   private async submitUdf(udf: UdfModule, inputs: Iterable<unknown>, phase: 'map' | 'reduce', opts: UdfJobOptions): Promise<JobView> {
-    await this.checkWorkers(opts.signal);
+    const list = [...inputs];
+    await this.checkWorkers(opts.signal, stringsIn(list));
     const { sha256 } = await this.bundle(udf);
     const encoded: JsonValue[] = [];
     let i = 0;
-    for (const input of inputs) encoded.push(encodeValue(input, `input[${i++}]`, MAX_VALUE_BYTES));
+    for (const input of list) encoded.push(encodeValue(input, `input[${i++}]`, MAX_VALUE_BYTES));
     if (encoded.length === 0) throw new DataboxError('ERR_CLIENT_ARGUMENT', 'A UDF job needs at least one input (got none)');
     return this.submitEncoded(sha256, encoded, phase, opts);
   }
@@ -318,5 +326,15 @@ export async function connect(url?: string, options: ConnectOptions = {}): Promi
     child.kill('SIGKILL');
     await rm(home, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** The strings among UDF inputs (and one level inside arrays and objects): where URLs would be. */
+function* stringsIn(values: readonly unknown[]): Generator<string> {
+  for (const v of values) {
+    if (typeof v === 'string') yield v;
+    else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+      for (const inner of Array.isArray(v) ? v : Object.values(v)) if (typeof inner === 'string') yield inner;
+    }
   }
 }

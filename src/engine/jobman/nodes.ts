@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 import { DataboxError } from '../../errors.js';
-import type { NodeMetrics, NodeView, WorkerView } from '../api/schemas.js';
+import type { NodeMetrics, NodeStorage, NodeView, WorkerView } from '../api/schemas.js';
 import { DROPPED_CODE } from '../api/schemas.js';
 
 /** A subtask a Taskman must stop. */
@@ -19,6 +19,7 @@ interface NodeState {
   lastBeat: number;
   workers: WorkerView[];
   metrics: NodeMetrics | null;
+  storage: NodeStorage | null;
   /** Kill orders waiting for the node's next heartbeat answer. */
   kills: KillOrder[];
   /** Wakes the node's held heartbeat, if one is held. */
@@ -71,12 +72,12 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
   }
 
   /** A Taskman joins (or rejoins under a new incarnation once its old one is dead). */
-  join(name: string, incarnation: string, address: string, workers: number): void {
+  join(name: string, incarnation: string, address: string, workers: number, storage: NodeStorage | null = null): void {
     const now = Date.now();
     const old = this.nodes.get(name);
     if (old !== undefined && old.state === 'alive' && old.incarnation !== incarnation) throw new NodeConflictError(name, now - old.lastBeat, this.deadAfterMs);
     const blank: WorkerView[] = Array.from({ length: workers }, (_, slot) => ({ slot, pid: null, state: 'starting', holds: 0, heartbeatAgeMs: null }));
-    this.nodes.set(name, { name, incarnation, address, state: 'alive', joinedAt: now, lastBeat: now, workers: blank, metrics: null, kills: [], wake: undefined, unacked: new Map() });
+    this.nodes.set(name, { name, incarnation, address, state: 'alive', joinedAt: now, lastBeat: now, workers: blank, metrics: null, storage, kills: [], wake: undefined, unacked: new Map() });
     this.emit('joined', name);
   }
 
@@ -196,6 +197,7 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
         joinedAt: n.joinedAt,
         lastHeartbeatAt: n.lastBeat,
         heartbeatAgeMs: this.held.has(n.name) ? 0 : now - n.lastBeat,
+        storage: n.storage,
       }));
   }
 

@@ -197,7 +197,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     { schema: { summary: 'A Taskman joins (Taskman link)', params: nodeParamsSchema, body: joinSchema, response: { 200: joinReplySchema, ...errors } } },
     async (req) => {
       const { name } = req.params;
-      nodes.join(name, req.body.incarnation, req.ip, req.body.workers);
+      nodes.join(name, req.body.incarnation, req.ip, req.body.workers, req.body.storage ?? null);
       const old = ctx.taskmen.get(name);
       ctx.taskmen.delete(name);
       await old?.revoke().catch(() => undefined);

@@ -8,6 +8,7 @@ import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, ty
 import { Deque } from '../deque.js';
 import type { ReportedChange } from '../jobman/types.js';
 import type { WorkSubtask } from '../worker/protocol.js';
+import { localStorageSettings } from '../storage-settings.js';
 import { NodeSampler } from './node-metrics.js';
 import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
 
@@ -161,7 +162,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     this.ack = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now() }));
+        const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now(), storage: localStorageSettings() }));
         this.heartbeatMs = reply.heartbeatMs;
         this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
         this.emit('joined', this.incarnation);

@@ -1,11 +1,12 @@
 import { request, type Dispatcher } from 'undici';
 
-import { StorageError } from '../errors.js';
+import { StorageError, StorageTransientError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
 import { headerValue, parseContentRange, rangeHeader } from '../range.js';
 import { readBodyWindow } from '../read-body.js';
 import { withRetry } from '../retry.js';
 import { RemoteSource } from '../remote-source.js';
+import { keepObject, keptObject } from './whole-objects.js';
 import { sharedHttpDispatcher } from './agent.js';
 import { networkError, parseContentLength, statusError } from './status.js';
 
@@ -58,6 +59,13 @@ export class HttpSource extends RemoteSource {
   }
 
   protected async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
+    const kept = keptObject(this.href);
+    if (kept !== undefined) {
+      // Another read of this process met a server that ignores Range and keeps (or is fetching) the
+      // whole object; if that fetch fails, this read asks the server itself.
+      const whole = await kept.catch(() => undefined);
+      if (whole !== undefined) return whole.slice(offset, offset + length);
+    }
     const range = rangeHeader(offset, length);
     this.stats.requests++;
     const { statusCode, headers, body } = await request(this.href, {
@@ -86,17 +94,38 @@ export class HttpSource extends RemoteSource {
     }
 
     if (statusCode === 200) {
-      // The server ignored Range and sends the object from byte 0. Still correct: skip to the
-      // offset and hang up once the range has arrived, but say so, since every read now costs
-      // everything before it.
-      if (expectedBytes !== undefined) this.objectSize.set(expectedBytes);
+      // The server ignored Range and sends the whole object. Keep it whole (see whole-objects.ts), so
+      // this object crosses the network once per process instead of once per read.
+      const limit = this.options.wholeObjectMaxBytes;
+      if (expectedBytes !== undefined) {
+        this.objectSize.set(expectedBytes);
+        if (expectedBytes > limit) {
+          body.destroy();
+          throw this.tooLargeToKeep(`is ${expectedBytes} bytes, more`, limit);
+        }
+      }
       if (!this.warnedIgnoredRange) {
         this.warnedIgnoredRange = true;
-        this.options.onWarning(
-          `Server ignored the Range header for ${this.url}; reads download from the start of the object`,
-        );
+        this.options.onWarning(`${this.url}: the server ignores Range requests, so the whole object is downloaded once and kept in memory`);
       }
-      return readBodyWindow(body, { skip: offset, take: length, signal, onBytes, expectedBytes });
+      let mine = false;
+      const whole = keepObject(this.href, () => {
+        mine = true;
+        return readBodyWindow(body, { skip: 0, take: limit + 1, signal, onBytes, expectedBytes }).then((b) => {
+          if (b.byteLength > limit) throw this.tooLargeToKeep('is larger', limit);
+          this.objectSize.set(b.byteLength);
+          return b;
+        });
+      });
+      if (!mine) {
+        // Another read is already fetching it: this body is not needed. If that fetch fails, the retry
+        // loop sends this read again.
+        body.destroy();
+        const other = await whole.catch(() => undefined);
+        if (other === undefined) throw new StorageTransientError(this.url, 'a concurrent whole-object read failed');
+        return other.slice(offset, offset + length);
+      }
+      return (await whole).slice(offset, offset + length);
     }
 
     await body.dump().catch(() => undefined);
@@ -107,6 +136,14 @@ export class HttpSource extends RemoteSource {
       return new Uint8Array(0);
     }
     throw statusError(this.url, 'GET', statusCode, headers);
+  }
+
+  private tooLargeToKeep(what: string, limit: number): StorageError {
+    return new StorageError(
+      'ERR_RANGE_IGNORED',
+      this.url,
+      `The server of ${this.url} ignores Range requests, and the object ${what} than the ${limit} bytes kept whole in memory (wholeObjectMaxBytes); serve it from a server that honours Range (S3, nginx, Apache) or copy it locally`,
+    );
   }
 
   protected mapError(url: string, err: unknown): unknown {

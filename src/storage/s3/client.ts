@@ -54,6 +54,9 @@ function resolveSettings(options: ResolvedS3Options): ClientSettings {
 
 function createClient(settings: ClientSettings): S3Client {
   const custom = settings.endpoint !== undefined;
+  // The SDK prints a 9-line notice on Node 20 about the Node versions its future releases will need:
+  // news for whoever upgrades the SDK, not for a user reading a COG. Its own switch turns it off.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: settings.region,
     ...(custom ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),

@@ -20,7 +20,7 @@ export interface Daemon {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
