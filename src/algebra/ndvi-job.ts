@@ -137,10 +137,10 @@ export async function planNdvi(options: Pick<NdviJobOptions, 'red' | 'nir' | 'ou
       scenes.slice(i, i + 8).map(async (s) => {
         const bands = await Promise.all([GeoTiff.open(s.red, open), GeoTiff.open(s.nir, open)]);
         try {
+          checkSameGrid([{ name: 'Red', raster: bands[0] }, { name: 'NIR', raster: bands[1] }], 'NDVI');
           for (const b of bands) {
             if (b.bands > 1) throw new DataboxError('ERR_OPTIONS', `${b.url} has ${b.bands} bands; databox ndvi reads single-band files (for a band of a multi-band file, use databox calc with red=<url>#N and nir=<url>#N)`);
           }
-          checkSameGrid([{ name: 'Red', raster: bands[0] }, { name: 'NIR', raster: bands[1] }], 'NDVI');
           s.width = bands[0].width;
           s.height = bands[0].height;
         } finally {

@@ -4,7 +4,7 @@
  * over the nodes by compressed bytes (plan.ts), the worker's task (tasks.ts), exact partial statistics
  * and their merge (stats.ts), and the job (job.ts).
  */
-export { DEFAULT_ZONAL_STATS, planZonalJob, runZonalJob, type ZonalJob, type ZonalOptions, type ZonalResult, type ZoneRow } from './job.js';
+export { DEFAULT_ZONAL_STATS, planZonalJob, readZonalInputs, runZonalJob, type ZonalInputs, type ZonalJob, type ZonalOptions, type ZonalResult, type ZoneRow } from './job.js';
 export { formatZonalCsv, formatZonalJson } from './output.js';
 export { STAT_NAMES, ZoneAccumulator, computeStats, mergePartials, parseStats, type StatName, type ZonalPartial, type ZoneStats } from './stats.js';
 export { ZoneError, detectZonesFormat, parseZones, parseZonesCrs, readZones, toPixelSpace, type PixelZone, type ReadZonesOptions, type Zone, type ZoneSet, type ZonesFormat } from './zones/index.js';

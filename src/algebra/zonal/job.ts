@@ -4,11 +4,11 @@ import type { JobmanClient } from '../../engine/client/index.js';
 import { DataboxError } from '../../errors.js';
 import { GeoTiff, type DType } from '../../raster/index.js';
 import { decodePartial } from './codec.js';
-import { blockGrid, planZonal, type PlanNode, type ZonalPlan } from './plan.js';
+import { blockGrid, planZonal, type BlockGrid, type PlanNode, type ZonalPlan } from './plan.js';
 import { computeStats, mergePartials, parseStats, type StatName, type ZonalPartial, type ZoneStats } from './stats.js';
 import type { ZonalTilesInput, ZonalTilesResult } from './tasks.js';
 import { pixelZoneToWire } from './wire.js';
-import { readZones, toPixelSpace, type Zone } from './zones/index.js';
+import { readZones, toPixelSpace, type PixelZone, type Zone } from './zones/index.js';
 
 /** The statistics computed when none are asked for. */
 export const DEFAULT_ZONAL_STATS = 'count,nodata,sum,mean,min,max,std,median';
@@ -67,11 +67,23 @@ export interface ZonalResult {
   seconds: number;
 }
 
+/** What a zonal job takes from its inputs, read and checked before any cluster is involved. */
+export interface ZonalInputs {
+  stats: StatName[];
+  /** The band, from 1. */
+  band: number;
+  dtype: DType;
+  zones: Zone[];
+  /** The zones in the raster's pixel space. */
+  pixelZones: PixelZone[];
+  grid: BlockGrid;
+}
+
 /**
- * Reads the raster's header and the zones, reprojects and rasterises the zones, and plans the work over
- * the cluster's live nodes (or `options.node`): no subtask runs. What `--dry-run` prints.
+ * Reads the zones and the raster's header and carries the zones into the raster's pixel space: every
+ * mistake in the inputs (a bad zones file, its CRS, the band) fails here, before a cluster starts.
  */
-export async function planZonalJob(client: JobmanClient, options: ZonalOptions): Promise<ZonalJob> {
+export async function readZonalInputs(options: ZonalOptions): Promise<ZonalInputs> {
   const signal = options.signal;
   const stats = parseStats(typeof options.stats === 'string' ? options.stats : (options.stats?.join(',') ?? DEFAULT_ZONAL_STATS));
   const band = options.band ?? 1;
@@ -87,20 +99,29 @@ export async function planZonalJob(client: JobmanClient, options: ZonalOptions):
       throw new DataboxError('ERR_OPTIONS', `--band ${band} does not exist in ${options.raster}: it has band${raster.bands > 1 ? `s 1 to ${raster.bands}` : ' 1'}`);
     }
     const pixelZones = toPixelSpace(set, { proj: raster.crs?.proj || null, epsg: raster.crs?.epsg ?? null, geotransform: raster.geotransform ?? [0, 1, 0, 0, 0, 1] });
-    const nodes = await planNodes(client, options.node, signal);
-    const allTouched = options.allTouched ?? false;
-    const plan = planZonal(blockGrid(raster, band - 1), pixelZones, nodes, { allTouched });
-    const inputs = plan.nodes.map((n) => ({
-      node: n.name,
-      inputs: n.subtasks.map((s): ZonalTilesInput => {
-        const used = [...new Set(s.tiles.flatMap((t) => t.units.map((u) => u.zone)))].sort((a, b) => a - b);
-        return { raster: options.raster, band: band - 1, allTouched, tiles: s.tiles, zones: used.map((z) => pixelZoneToWire(z, pixelZones[z]!)) };
-      }),
-    }));
-    return { raster: options.raster, band, dtype: raster.dtype, stats, zones: set.zones, plan, inputs };
+    return { stats, band, dtype: raster.dtype, zones: set.zones, pixelZones, grid: blockGrid(raster, band - 1) };
   } finally {
     await raster.close();
   }
+}
+
+/**
+ * Plans the work over the cluster's live nodes (or `options.node`), from the inputs `readZonalInputs`
+ * read (or reads them): no subtask runs. What `--dry-run` prints.
+ */
+export async function planZonalJob(client: JobmanClient, options: ZonalOptions, read?: ZonalInputs): Promise<ZonalJob> {
+  const { stats, band, dtype, zones, pixelZones, grid } = read ?? (await readZonalInputs(options));
+  const nodes = await planNodes(client, options.node, options.signal);
+  const allTouched = options.allTouched ?? false;
+  const plan = planZonal(grid, pixelZones, nodes, { allTouched });
+  const inputs = plan.nodes.map((n) => ({
+    node: n.name,
+    inputs: n.subtasks.map((s): ZonalTilesInput => {
+      const used = [...new Set(s.tiles.flatMap((t) => t.units.map((u) => u.zone)))].sort((a, b) => a - b);
+      return { raster: options.raster, band: band - 1, allTouched, tiles: s.tiles, zones: used.map((z) => pixelZoneToWire(z, pixelZones[z]!)) };
+    }),
+  }));
+  return { raster: options.raster, band, dtype, stats, zones, plan, inputs };
 }
 
 /** The nodes to plan over: the live ones with workers, or the one asked for. */

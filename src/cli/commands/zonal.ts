@@ -7,6 +7,7 @@ import {
   formatZonalJson,
   parseStats,
   planZonalJob,
+  readZonalInputs,
   runZonalJob,
   type ZonalJob,
   type ZonalOptions,
@@ -40,7 +41,7 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
   const command = program
     .command('zonal')
     .description(
-      'zonal statistics: for each polygon of a GeoJSON, statistics of the raster pixels whose centre is inside (or every pixel it touches), on a cluster; the blocks the zones cover are spread over the nodes balanced by compressed bytes, and partial statistics merge exactly',
+      'zonal statistics: for each polygon of a zones file (GeoJSON, GeoPackage, FlatGeobuf, Shapefile), statistics of the raster pixels whose centre is inside (or every pixel it touches), on a cluster; the blocks the zones cover are spread over the nodes balanced by compressed bytes, and partial statistics merge exactly',
     )
     .requiredOption('--raster <url>', 'the raster: a path, or an http(s):// or s3:// URL')
     .requiredOption('--zones <file>', 'polygons (Polygon and MultiPolygon features, holes allowed): GeoJSON, GeoPackage (.gpkg), FlatGeobuf (.fgb) or Shapefile (.shp, with its .dbf and .prj beside it), told apart by content; a path or URL')
@@ -72,8 +73,9 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
       signal,
     };
     if (flags.out !== undefined && !flags.dryRun) await checkWritable(absoluteUrl(flags.out), { signal });
+    const inputs = await readZonalInputs(options);
     const run = await withCluster(flags, signal, async (cluster, where) => {
-      const job = await planZonalJob(cluster.client, options);
+      const job = await planZonalJob(cluster.client, options, inputs);
       if (flags.dryRun) {
         process.stdout.write(flags.json ? `${JSON.stringify(planJson(job))}\n` : formatPlan(job, where));
         return undefined;
