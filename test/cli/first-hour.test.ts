@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,5 +106,39 @@ describe('honest messages', () => {
       up.child.kill('SIGKILL');
     }
     expect(up.stderr()).toMatch(/^databox: stopped the Taskman and its 1 worker, then the Jobman at http:\/\/127\.0\.0\.1:\d+ in [\d.]+ s; the job store and the token stay in .*up-home$/m);
+  });
+});
+
+describe('reading from servers we did not write', () => {
+  it('zonal over Python’s http.server, which ignores Range: each worker downloads the file once, and the summary counts what crossed the network', async () => {
+    const dir = join(tmp.dir, 'served');
+    mkdirSync(dir);
+    copyFileSync(L7, join(dir, 'l7.tif'));
+    const server = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        server.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          const m = /port (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        server.on('exit', (code) => reject(new Error(`http.server exited with ${code}`)));
+      });
+      const zones = fileURLToPath(new URL('../../examples/data/l7-zones.geojson', import.meta.url));
+      const r = await runCli(['zonal', '--raster', `http://127.0.0.1:${port}/l7.tif`, '--band', '4', '--zones', zones, '--workers', '2', '--json', '--out', join(tmp.dir, 'served.csv')], { timeoutMs: 120_000 });
+      expect(r.code).toBe(0);
+      // One short warning, once, in our words: no Node-style "(node:123) …Warning" and no --trace-warnings hint.
+      expect(r.stderr.trim().split('\n')).toEqual([`databox: warning: http://127.0.0.1:${port}/l7.tif: the server ignores Range requests, so the whole object is downloaded once and kept in memory`]);
+      const summary = JSON.parse(r.stdout) as { nodes: { bytes: number }[]; wallSeconds: number; clusterStartSeconds: number; seconds: number };
+      const read = summary.nodes.reduce((t, n) => t + n.bytes, 0);
+      const size = statSync(L7).size;
+      // At least the file once, at most once per worker process: not once per block read.
+      expect(read).toBeGreaterThanOrEqual(size);
+      expect(read).toBeLessThanOrEqual(2 * size);
+      expect(summary.wallSeconds).toBeGreaterThan(summary.clusterStartSeconds + summary.seconds);
+    } finally {
+      server.kill();
+    }
   });
 });
