@@ -114,7 +114,7 @@ describe('reading from servers we did not write', () => {
     const dir = join(tmp.dir, 'served');
     mkdirSync(dir);
     copyFileSync(L7, join(dir, 'l7.tif'));
-    const server = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const server = spawn(GDAL_PYTHON, ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';
