@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import proj4 from 'proj4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rasterizeZone, zoneBounds, type Spans } from '../../src/algebra/zonal/rasterize.js';
-import { ZoneError, parseZones, toPixelSpace, type PixelZone, type ZoneSet } from '../../src/algebra/zonal/zones.js';
+import { ZoneError, parseZones, toPixelSpace, type PixelZone, type ZoneSet } from '../../src/algebra/zonal/zones/index.js';
 import { projForEpsg } from '../../src/raster/crs/index.js';
 import type { GeoTransform } from '../../src/raster/index.js';
 import { REAL, tempDir } from '../helpers/fixtures.js';

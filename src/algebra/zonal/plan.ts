@@ -1,6 +1,6 @@
 import type { DType, GeoTiff } from '../../raster/index.js';
 import { rasterizeZone, zoneBounds } from './rasterize.js';
-import type { PixelZone } from './zones.js';
+import type { PixelZone } from './zones/index.js';
 
 /**
  * The paper's rule for zonal work, as a plain-data plan (no I/O): select the raster blocks (COG tiles,

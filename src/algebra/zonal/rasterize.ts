@@ -18,7 +18,7 @@
  * mode: where parts overlap, a pixel is counted once. Work is by edge table and active edge list, so a
  * window costs about its own rows (plus one pass over the zone's edges), not the zone's.
  */
-import type { PixelZone } from './zones.js';
+import type { PixelZone } from './zones/index.js';
 
 /** Horizontal runs of pixels of one zone inside a window: row r, columns [x0, x1); sorted by row then x0, non-overlapping, merged. */
 export interface Spans {
