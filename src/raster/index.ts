@@ -38,6 +38,7 @@ export { RasterRangeError, TiffError, TiffUnsupportedError } from './errors.js';
 export { checkWindow, planBlocks, type BlockRead, type Window } from './window.js';
 export type { TiffImage } from './tiff/image.js';
 export type { Crs } from './crs/index.js';
+export { DEFLATE_STRATEGIES, type DeflateStrategy } from './codecs/index.js';
 export { CodecPool, CodecPoolError } from './pool/codec-pool.js';
 export { inThreadCodecs, type CodecRunner } from './pool/codec-runner.js';
 export { closeSharedCodecs, sharedCodecs } from './pool/shared.js';

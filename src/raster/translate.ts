@@ -8,7 +8,7 @@ import { planSpans, type Span } from './spans.js';
 import type { CodecRunner } from './pool/codec-runner.js';
 
 /** Encoding choices for {@link translate}; the shape, type and georeferencing come from the input. */
-export type TranslateOptions = Pick<CogOptions, 'compression' | 'level' | 'blockSize' | 'overviews' | 'bigtiff' | 'predictor' | 'tmpDir'> & {
+export type TranslateOptions = Pick<CogOptions, 'compression' | 'level' | 'deflateStrategy' | 'blockSize' | 'overviews' | 'bigtiff' | 'predictor' | 'tmpDir'> & {
   /** Called after each row of tiles with the fraction done (0..1). */
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;

@@ -10,6 +10,7 @@ import {
   decodeBlockSync,
   encodeBlock,
   encodeBlockSync,
+  type EncodeSettings,
 } from '../../src/raster/codecs/index.js';
 import { deflateOptions } from '../../src/raster/codecs/deflate.js';
 import { DTYPES, layoutFor, sameBytes, smoothSamples } from './helpers.js';
@@ -107,15 +108,27 @@ describe('the codec contract', () => {
     expect(encodeBlockSync(samples, { ...z, level: 19 }).length).toBeLessThanOrEqual(encodeBlockSync(samples, { ...z, level: 1 }).length);
   });
 
-  it('compresses predicted blocks with run-length matching up to level 6 and the full search above', () => {
-    expect(deflateOptions(6, true).strategy).toBe(zlib.constants.Z_RLE);
-    expect(deflateOptions(7, true).strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
-    expect(deflateOptions(1, false).strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+  it('keeps run-length matching for the fast strategy only: up to level 6 on predicted blocks', () => {
+    const u16Block = { predicted: true, bytesPerSample: 2 };
+    expect(deflateOptions(6, u16Block, 'fast').strategy).toBe(zlib.constants.Z_RLE);
+    expect(deflateOptions(7, u16Block, 'fast').strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+    expect(deflateOptions(1, { ...u16Block, predicted: false }, 'fast').strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+    expect(deflateOptions(6, u16Block).strategy).toBe(zlib.constants.Z_DEFAULT_STRATEGY);
+    expect(deflateOptions(6, { predicted: true, bytesPerSample: 1 }).strategy).toBe(zlib.constants.Z_FILTERED);
     const layout = layoutFor(u16, { compression: 8, width: 128, height: 64, predictor: 2 });
     const samples = smoothSamples(u16, 128, 64, 1);
-    for (const level of [1, 6, 7, 9]) {
-      expect(sameBytes(decodeBlockSync(encodeBlockSync(samples, { ...layout, level }), layout), samples)).toBe(true);
+    for (const deflateStrategy of ['default', 'fast'] as const) {
+      for (const level of [1, 6, 7, 9]) {
+        expect(sameBytes(decodeBlockSync(encodeBlockSync(samples, { ...layout, level, deflateStrategy }), layout), samples)).toBe(true);
+      }
     }
+  });
+
+  it('names a bad DEFLATE strategy and the block', () => {
+    const layout = layoutFor(u16, { compression: 8, width: 128, height: 64, predictor: 2 });
+    const samples = smoothSamples(u16, 128, 64, 1);
+    const bad = { ...layout, deflateStrategy: 'turbo' } as unknown as EncodeSettings;
+    expect(() => encodeBlockSync(samples, bad)).toThrow(/^test block \(u16\): layout\.deflateStrategy must be 'default' or 'fast' \(got 'turbo'\)/);
   });
 
   it('reads DEFLATE blocks tagged with the obsolete code 32946', () => {

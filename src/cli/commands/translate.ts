@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError, type CliContext } from '../context.js';
-import { COMPRESSIONS, RESAMPLINGS, translate, type CogCompression, type OverviewResampling } from '../../raster/index.js';
+import { COMPRESSIONS, DEFLATE_STRATEGIES, RESAMPLINGS, translate, type CogCompression, type DeflateStrategy, type OverviewResampling } from '../../raster/index.js';
 import { blockOption, checkTiffName, choiceOption, formatBytes, intOption } from '../options.js';
 import { progressBar } from '../progress.js';
 
@@ -10,6 +10,7 @@ const LEVELS: Partial<Record<CogCompression, [number, number]>> = { deflate: [1,
 interface TranslateFlags {
   compress: CogCompression;
   level?: number;
+  deflateStrategy: DeflateStrategy;
   block: number;
   overviews: OverviewResampling;
   bigtiff?: boolean;
@@ -24,6 +25,12 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
     .argument('<out-url>', 'COG to write (path, file://, s3://)')
     .option('--compress <method>', `tile compression: ${COMPRESSIONS.join(', ')}`, choiceOption('--compress', COMPRESSIONS), 'deflate')
     .option('--level <n>', 'compression level (DEFLATE 1-9, default 6; ZSTD 1-22, default 9)', intOption('--level', 1, 22))
+    .option(
+      '--deflate-strategy <s>',
+      "DEFLATE strategy: default (files within 1.05× of GDAL's at the same level) or fast (zlib run-length matching: faster, but 2.6-3.8× GDAL's size on blocky data)",
+      choiceOption('--deflate-strategy', DEFLATE_STRATEGIES),
+      'default',
+    )
     .option('--block <n>', 'tile size in pixels, a multiple of 16', blockOption('--block'), 512)
     .option('--overviews <method>', `overview resampling: ${RESAMPLINGS.join(', ')}`, choiceOption('--overviews', RESAMPLINGS), 'average')
     .option('--bigtiff', 'always write BigTIFF (by default only when the file would pass 4 GiB)')
@@ -43,6 +50,7 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
         const result = await translate(input, output, {
           compression: flags.compress,
           ...(flags.level !== undefined ? { level: flags.level } : {}),
+          deflateStrategy: flags.deflateStrategy,
           blockSize: flags.block,
           overviews: flags.overviews,
           bigtiff: flags.bigtiff ? true : 'auto',

@@ -35,7 +35,8 @@ import { loadJpeg } from './jpeg.js';
 import { loadLerc } from './lerc.js';
 
 export { decodeBlock, decodeBlockSync } from './decode.js';
-export { encodeBlock, encodeBlockSync } from './encode.js';
+export { encodeBlock, encodeBlockSync, type EncodeSettings } from './encode.js';
+export { DEFLATE_STRATEGIES, type DeflateStrategy } from './deflate.js';
 export { Compression, compressionName, type BlockLayout, type EncodeLayout } from './layout.js';
 export { BlockLayoutError, CodecError, CorruptBlockError, UnsupportedCodecError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import type { BlockLayout } from '../codecs/index.js';
+import type { BlockLayout, DeflateStrategy } from '../codecs/index.js';
 import type { CodecRunner } from '../pool/codec-runner.js';
 import { allocate, bytesOf, dtypeInfo, storedNodata, viewAs, type TypedArray } from '../dtype.js';
 import { Compression } from '../tiff/tags.js';
@@ -273,7 +273,7 @@ export class TilePyramid {
   }
 
   /** How this writer's tiles are encoded, for the codecs. */
-  layout(levelIndex: number, col: number, row: number): BlockLayout & { level: number } {
+  layout(levelIndex: number, col: number, row: number): BlockLayout & { level: number; deflateStrategy: DeflateStrategy } {
     const o = this.options;
     const info = dtypeInfo(o.dtype);
     return {
@@ -286,6 +286,7 @@ export class TilePyramid {
       sampleFormat: info.sampleFormat,
       littleEndian: true,
       level: o.level,
+      deflateStrategy: o.deflateStrategy,
       where: `${this.url}: tile ${col},${row} of level ${levelIndex}`,
     };
   }
