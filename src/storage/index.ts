@@ -21,6 +21,7 @@ export { MIN_PART_SIZE_BYTES, storageDefaults } from './options.js';
 export { closeSharedConnections, openSink, openSource, readAll, writeAll } from './open.js';
 export { removeObject } from './remove.js';
 export { checkWritable } from './check-writable.js';
+export { list, NoMatchError } from './list.js';
 export { ensureDirectory } from './file/directories.js';
 export { planCoalescedReads, readRanges, streamRanges, type MergedRead } from './coalesce.js';
 export { parseStorageUrl, type StorageLocation } from './url.js';

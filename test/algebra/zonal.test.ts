@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runZonalJob } from '../../src/algebra/index.js';
+import { runZonalJob } from '../../src/jobs/index.js';
 import { JobmanClient } from '../../src/engine/client/index.js';
 import { TestCluster } from '../engine/support/processes.js';
 import { runCli } from '../helpers/cli.js';

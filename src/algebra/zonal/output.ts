@@ -1,5 +1,7 @@
-import type { StatName } from './stats.js';
-import type { ZoneRow } from './job.js';
+import type { StatName, ZoneStats } from './stats.js';
+
+/** One row of the output: the zone's id and one key per statistic. */
+export type ZoneRow = Record<string, ZoneStats[string] | string> & { id: string | number };
 
 /**
  * The two output forms of `databox zonal`: JSON (an array with one object per feature: `id` and one key

@@ -8,21 +8,17 @@ import {
   OCX_ALGORITHMS,
   OCX_BLUES,
   OCX_COEFFICIENTS,
-  ONE_FILE,
   OUTPUT_DTYPES,
   opSources,
   outputSpec,
-  partsPrefixOf,
   parseCoefficients,
-  planScene,
-  runWindowJob,
   type BandSource,
   type FocalOp,
   type FocalShape,
   type OcxAlgorithm,
   type Op,
-  type WindowJobResult,
 } from '../../algebra/index.js';
+import { ONE_FILE, partsPrefixOf, planScene, runWindowJob, type WindowJobResult } from '../../jobs/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { absoluteUrl, choiceOption, intOption, numberOption } from '../options.js';
 import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type ClusterRun, type WindowFlags } from './cluster-run.js';

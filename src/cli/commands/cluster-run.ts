@@ -1,8 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
-import { Cluster, connect } from '../../engine/client/cluster.js';
-import { JobmanClient } from '../../engine/client/index.js';
+import { Cluster, JobmanClient, connect } from '../../engine/index.js';
 import { blockOption, formatBytes, intOption } from '../options.js';
 import { formatTable } from './engine-client.js';
 

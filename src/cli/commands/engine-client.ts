@@ -1,9 +1,20 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { submitJobSchema } from '../../engine/api/schemas.js';
-import { JobmanClient, type AttemptErrorRow, type CancelAnswer, type JobView, type NodeView, type SubmitJob } from '../../engine/client/index.js';
-import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../../engine/store/index.js';
+import {
+  FAILURE_POLICIES,
+  JobmanClient,
+  MAX_INPUTS,
+  MAX_MEMORY_MB,
+  MAX_RETRIES,
+  MIN_MEMORY_MB,
+  submitJobSchema,
+  type AttemptErrorRow,
+  type CancelAnswer,
+  type JobView,
+  type NodeView,
+  type SubmitJob,
+} from '../../engine/index.js';
 import { runUdf, type UdfRunFlags } from './udf-run.js';
 import { DataboxError } from '../../errors.js';
 import { InterruptedError, UsageError, type CliContext } from '../context.js';

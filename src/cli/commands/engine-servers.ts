@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/home.js';
-import { startJobman, type Jobman, type JobmanOptions } from '../../engine/jobman/server.js';
-import { startTaskman } from '../../engine/taskman/taskman.js';
+import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
+import { startJobman, startTaskman, type Jobman, type JobmanOptions } from '../../engine/servers.js';
+import { RASTER_JOB_TASKS } from '../../jobs/tasks.js';
 import type { CliContext } from '../context.js';
 import { intOption } from '../options.js';
 
@@ -61,6 +61,7 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         ...(flags.node !== undefined ? { node: flags.node } : {}),
         log: (line) => process.stderr.write(`taskman: ${line}\n`),
         signal,
+        taskPackages: [RASTER_JOB_TASKS],
       });
       await untilAborted(signal);
       const t0 = performance.now();
@@ -137,8 +138,9 @@ interface ServerFlags {
   heartbeatMs: number;
 }
 
+/** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
 function jobmanOptions(flags: ServerFlags): JobmanOptions {
-  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs };
+  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS] };
 }
 
 /** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */

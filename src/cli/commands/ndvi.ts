@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
-import { NDVI_DTYPES, planNdvi, runNdviJob, type NdviDType } from '../../algebra/index.js';
+import { NDVI_DTYPES, type NdviDType } from '../../algebra/index.js';
+import { planNdvi, runNdviJob } from '../../jobs/index.js';
 import type { CliContext } from '../context.js';
 import { choiceOption } from '../options.js';
 import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';

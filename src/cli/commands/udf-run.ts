@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
-import { splitByFile } from '../../algebra/split.js';
-import { Cluster, type UdfJobOptions } from '../../engine/client/cluster.js';
-import type { JobmanClient } from '../../engine/client/index.js';
+import { Cluster, type JobmanClient, type UdfJobOptions } from '../../engine/index.js';
+import { splitByFile } from '../../jobs/index.js';
 import { checkWritable, writeAll } from '../../storage/index.js';
 import { UsageError } from '../context.js';
 import { failUnlessSucceeded, summarizeRun, formatRunSummary, waitWithProgress, type CommandIo, type RunFlags } from './engine-client.js';

@@ -1,18 +1,7 @@
 import type { Command } from 'commander';
 
-import {
-  DEFAULT_ZONAL_STATS,
-  STAT_NAMES,
-  formatZonalCsv,
-  formatZonalJson,
-  parseStats,
-  planZonalJob,
-  readZonalInputs,
-  runZonalJob,
-  type ZonalJob,
-  type ZonalOptions,
-  type ZonalResult,
-} from '../../algebra/index.js';
+import { STAT_NAMES, formatZonalCsv, formatZonalJson, parseStats } from '../../algebra/index.js';
+import { DEFAULT_ZONAL_STATS, planZonalJob, readZonalInputs, runZonalJob, type ZonalJob, type ZonalOptions, type ZonalResult } from '../../jobs/index.js';
 import { checkWritable, writeAll } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
 import { absoluteUrl, formatBytes, intOption } from '../options.js';

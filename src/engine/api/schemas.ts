@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../store/index.js';
 import { SUBTASK_STATES } from '../state-machine.js';
-import { subtaskSchema } from '../worker/protocol.js';
+import { subtaskSchema } from './worker-protocol.js';
 import { SHA256_HEX } from '../udf/limits.js';
 import { jsonSchema } from './json.js';
 

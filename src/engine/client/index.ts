@@ -1,4 +1,4 @@
-/** A client of the Jobman's HTTP API, for the CLI and for programs. */
+/** Clients of a cluster: the Jobman's HTTP API (client.ts), the RS-UDF API (rs-udf.ts), an embedded cluster (embedded.ts). */
 export {
   JobmanClient,
   JobmanApiError,
@@ -12,3 +12,6 @@ export {
   type Health,
 } from './client.js';
 export { FINISHED_JOB_STATES, type JobView, type NodeView, type WorkerView, type NodeMetrics, type SubmitJob } from '../api/schemas.js';
+export { Cluster, type JobHandle, type UdfJobOptions, type UdfModule } from './rs-udf.js';
+export { JobFailedError, jobResults, waitForSuccess } from './wait.js';
+export { connect, type ConnectOptions } from './embedded.js';

@@ -28,7 +28,7 @@ import {
 } from '../api/schemas.js';
 import type { Registration, Registry } from '../registry/index.js';
 import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
-import { parseTaskName } from '../tasks/names.js';
+import type { TaskRegistry } from '../tasks/registry.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
 import { UnknownUdfError, type UdfBundles } from './udfs.js';
 import { toJobView, type JobEvents } from './events.js';
@@ -47,6 +47,8 @@ export interface RouteContext {
   /** The registry entries the Jobman holds for its live Taskmen. */
   taskmen: Map<string, Registration<'taskman'>>;
   udfs: UdfBundles;
+  /** The tasks a job may name. */
+  tasks: TaskRegistry;
   version: string;
   started: number;
 }
@@ -65,7 +67,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
   app.post('/v1/jobs', { schema: { summary: 'Submit a job', body: submitJobSchema, response: { 201: jobViewSchema, ...errors } } }, async (req, reply) => {
     const b = req.body;
     // An unknown task or a bundle never uploaded is refused now, not on every worker later.
-    const task = parseTaskName(b.task);
+    const task = ctx.tasks.parse(b.task);
     if (task.kind === 'udf' && !(await udfs.has(task.sha256))) throw new UnknownUdfError(task.sha256);
     const spec: JobSpec = { task: b.task, inputs: b.count ?? b.inputs! };
     if (b.args !== undefined) spec.args = b.args;

@@ -12,7 +12,7 @@ import {
   type JsonValue,
   type SubtaskId,
 } from '../store/index.js';
-import type { WorkSubtask } from '../worker/protocol.js';
+import type { WorkSubtask } from '../api/worker-protocol.js';
 
 import { InvalidSchedulerArgumentError, NodeNotUpError, UnknownNodeError } from './errors.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';

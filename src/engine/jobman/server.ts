@@ -10,13 +10,14 @@ import { messageOf } from '../../errors.js';
 import { DROPPED_CODE } from '../api/schemas.js';
 import { ensureToken, resolveHome } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
-import { SqliteJobStore, type JobStore } from '../store/index.js';
+import { openStore, type JobStore } from '../store/index.js';
 import { JobEvents } from './events.js';
 import { registerMetrics } from './metrics.js';
 import { NodeTable } from './nodes.js';
 import { registerRoutes } from './routes.js';
 import { UdfBundles } from './udfs.js';
 import { Scheduler } from './scheduler.js';
+import { TaskRegistry, type TaskPackage } from '../tasks/registry.js';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +43,8 @@ export interface JobmanOptions {
   localityWaitMs?: number;
   /** Log node events and failures (pino JSON lines, to stderr). @defaultValue false */
   log?: boolean;
+  /** Task packages jobs may name, beyond the diagnostic built-ins (see tasks/registry.ts). @defaultValue none */
+  taskPackages?: readonly TaskPackage[];
 }
 
 export interface Jobman {
@@ -65,7 +68,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
   const token = await ensureToken(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const missedHeartbeats = options.missedHeartbeats ?? 3;
-  const store = SqliteJobStore.open({ path: options.db ?? join(home, 'databox.db') });
+  const store = await openStore(options.db ?? join(home, 'databox.db'));
   let registry: Registry | undefined;
   let app: FastifyInstance | undefined;
   const nodes = new NodeTable(heartbeatMs, missedHeartbeats);
@@ -122,7 +125,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     const started = Date.now();
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const udfs = await UdfBundles.open(home);
-    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, version: VERSION, started });
+    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, tasks: new TaskRegistry(options.taskPackages), version: VERSION, started });
     registerMetrics(typed, { scheduler, store, nodes });
     typed.get('/openapi.json', { schema: { hide: true } }, () => app!.swagger());
 

@@ -1,13 +1,12 @@
 /** The job store: the Jobman's persistent job dictionary, subtask states, attempts and results. */
 export type { JobStore } from './job-store.js';
-export { SqliteJobStore, MAX_PAGE } from './sqlite/sqlite-store.js';
-export { SCHEMA_VERSION } from './sqlite/schema.js';
+export { openStore } from './open.js';
 export { MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_STACK_CHARS } from './sqlite/apply-batch.js';
 export { applyChange, iterateResults } from './helpers.js';
 export { decideOnFailure, type FailureDecision } from './failure-policy.js';
 export { judgeChange, type Verdict } from './verdict.js';
 export { jobStateOf } from './job-state.js';
-export { resolveJobSpec, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type ResolvedJobSpec } from './spec.js';
+export { resolveJobSpec, MAX_INPUTS, MAX_PAGE, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type ResolvedJobSpec } from './spec.js';
 export {
   storeDefaults,
   resolveStoreOptions,

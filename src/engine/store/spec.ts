@@ -5,6 +5,8 @@ import { FAILURE_POLICIES, type JobDefinition, type JobSpec, type JsonValue } fr
 
 /** Most subtasks one job may have. */
 export const MAX_INPUTS = 100_000_000;
+/** Most rows one page of a store read returns. */
+export const MAX_PAGE = 100_000;
 /** Most retries a job may ask for. */
 export const MAX_RETRIES = 100;
 /** Bounds of a job's `memoryMb`: below 64 MiB a Node.js worker cannot even start. */

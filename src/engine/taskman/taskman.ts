@@ -7,8 +7,9 @@ import { DataboxError, messageOf } from '../../errors.js';
 import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, type HeartbeatReply, type WorkerView } from '../api/schemas.js';
 import { Deque } from '../deque.js';
 import type { ReportedChange } from '../jobman/types.js';
-import type { WorkSubtask } from '../worker/protocol.js';
+import type { WorkSubtask } from '../api/worker-protocol.js';
 import { localStorageSettings } from '../storage-settings.js';
+import { TASK_PACKAGES_ENV, TaskRegistry, type TaskPackage } from '../tasks/registry.js';
 import { NodeSampler } from './node-metrics.js';
 import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
 
@@ -29,6 +30,8 @@ export interface TaskmanOptions {
   log?: (line: string) => void;
   /** Gives up joining when aborted (a Ctrl-C while the Jobman is not there yet). */
   signal?: AbortSignal;
+  /** Task packages the workers may run, beyond the diagnostic built-ins (see tasks/registry.ts). @defaultValue none */
+  taskPackages?: readonly TaskPackage[];
 }
 
 export interface TaskmanEvents {
@@ -97,6 +100,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         DATABOX_JOBMAN: options.jobman,
         DATABOX_TOKEN: options.token,
         DATABOX_CACHE_DIR: options.cacheDir ?? join(homedir(), '.databox', 'cache'),
+        [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
       },
     });
     t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));

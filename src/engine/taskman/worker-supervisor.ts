@@ -4,8 +4,8 @@ import { EventEmitter } from 'node:events';
 import { DataboxError } from '../../errors.js';
 import type { Deque } from '../deque.js';
 import { IndexTree } from '../index-tree.js';
-import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../worker/protocol.js';
-import { workerScratchRoot } from '../worker/udf-protocol.js';
+import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../api/worker-protocol.js';
+import { workerScratchRoot } from '../api/udf-protocol.js';
 
 /** How a supervisor runs its workers. */
 export interface SupervisorOptions {

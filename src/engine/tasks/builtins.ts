@@ -1,5 +1,3 @@
-import type { BuiltinName } from './names.js';
-
 /** What a task sees of the subtask it runs. */
 export interface TaskContext {
   /** Input index, 0..N-1. */
@@ -21,7 +19,7 @@ export type Task = (ctx: TaskContext) => unknown;
  * `noop` returns its input index; `sleep` waits `arg` ms; `fail` throws on the first `arg` attempts,
  * then succeeds; `crash` ends its worker process on the first attempt, then succeeds.
  */
-export const BUILTINS: Readonly<Record<BuiltinName, Task>> = {
+export const BUILTINS = {
   noop: ({ index }) => index,
   sleep: ({ index, args, signal }) =>
     new Promise((resolve, reject) => {
@@ -43,19 +41,9 @@ export const BUILTINS: Readonly<Record<BuiltinName, Task>> = {
     if (attempt === 1) process.exit(70);
     return index;
   },
-  'raster-window': (ctx) => rasterTask('raster-window', ctx),
-  'cog-assemble': (ctx) => rasterTask('cog-assemble', ctx),
-  'zonal-tiles': async (ctx) => (await import('../../algebra/zonal/tasks.js')).zonalTiles(ctx),
-};
+} satisfies Record<string, Task>;
 
-/**
- * The raster built-ins, loaded on first use: the raster library and the storage clients would add about
- * 0.3 s to the start of every worker process, most of which never runs them.
- */
-async function rasterTask(name: 'raster-window' | 'cog-assemble', ctx: TaskContext): Promise<unknown> {
-  const { RASTER_TASKS } = await import('../../algebra/window-tasks.js');
-  return RASTER_TASKS[name](ctx);
-}
+export type DiagnosticName = keyof typeof BUILTINS;
 
 function numberArg(args: unknown, fallback: number): number {
   return typeof args === 'number' ? args : fallback;

@@ -1,7 +1,6 @@
 import { DataboxError, messageOf } from '../../errors.js';
-import { BUILTINS } from '../tasks/builtins.js';
-import { parseTaskName } from '../tasks/names.js';
-import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from './protocol.js';
+import { TaskRegistry } from '../tasks/registry.js';
+import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from '../api/worker-protocol.js';
 import { UdfRunner } from './udf-runner.js';
 
 /**
@@ -44,6 +43,12 @@ const udfs = new UdfRunner({
   log: (id, level, message) => process.stderr.write(`databox worker ${process.pid} subtask ${id} ${level}: ${message}\n`),
 });
 
+/** The tasks this worker may run: the diagnostic built-ins and the packages its Taskman registered. */
+const tasks = TaskRegistry.fromEnv();
+// The packages load (and warm up: codec threads) while the worker is idle, so a fresh cluster's first
+// job does not pay for them; a package that fails here fails again, with its error, when a task needs it.
+setImmediate(() => void tasks.preload().catch((err: unknown) => process.stderr.write(`databox worker: task packages not preloaded: ${messageOf(err)}\n`)));
+
 setInterval(() => send({ t: 'heartbeat', running }), heartbeatMs).unref();
 
 process.on('message', (raw) => {
@@ -69,9 +74,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: Done['error'] 
 
 async function runOne(s: WorkSubtask, signal: AbortSignal): Promise<Outcome> {
   try {
-    const task = parseTaskName(s.task);
+    const task = tasks.parse(s.task);
     if (task.kind === 'udf') return await udfs.run(s, task.sha256, phaseOf(s.args), signal);
-    const value = await BUILTINS[task.name]({ index: s.index, attempt: s.attempt, args: s.args, input: s.input ?? s.index, signal });
+    const run = await tasks.load(task.name);
+    const value = await run({ index: s.index, attempt: s.attempt, args: s.args, input: s.input ?? s.index, signal });
     return { ok: true, value };
   } catch (err) {
     const stack = err instanceof Error ? err.stack : undefined;

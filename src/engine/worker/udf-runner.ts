@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 import type { JsonValue } from '../store/index.js';
-import { fromThreadSchema, workerScratchRoot, type ToThread } from './udf-protocol.js';
-import type { WorkSubtask } from './protocol.js';
+import { fromThreadSchema, workerScratchRoot, type ToThread } from '../api/udf-protocol.js';
+import type { WorkSubtask } from '../api/worker-protocol.js';
 
 /** How a subtask ended in the UDF thread. */
 export type UdfOutcome =

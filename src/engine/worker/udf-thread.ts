@@ -7,7 +7,7 @@ import { ensureDirectory, openSource } from '../../storage/index.js';
 import type { UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
-import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread, type ToThread } from './udf-protocol.js';
+import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread, type ToThread } from '../api/udf-protocol.js';
 
 /**
  * The thread of a worker process that runs RS-UDF code, one subtask at a time. User code that computes

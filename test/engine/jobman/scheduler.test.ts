@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { Scheduler, UnknownNodeError, type SchedulerOptions } from '../../../src/engine/jobman/index.js';
-import { SqliteJobStore, type JobStore } from '../../../src/engine/store/index.js';
-import type { WorkSubtask } from '../../../src/engine/worker/protocol.js';
+import { type JobStore } from '../../../src/engine/store/index.js';
+import { SqliteJobStore } from '../../../src/engine/store/sqlite/sqlite-store.js';
+import type { WorkSubtask } from '../../../src/engine/api/worker-protocol.js';
 
 let dir = '';
 const stores: JobStore[] = [];

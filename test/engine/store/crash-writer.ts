@@ -5,7 +5,8 @@
  */
 import { statSync, writeSync } from 'node:fs';
 
-import { SqliteJobStore, type Change } from '../../../src/engine/store/index.js';
+import { type Change } from '../../../src/engine/store/index.js';
+import { SqliteJobStore } from '../../../src/engine/store/sqlite/sqlite-store.js';
 
 const [path = '', stallAtArg, batchArg, firstArg] = process.argv.slice(2);
 const stallAt = Number(stallAtArg);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { SqliteJobStore } from '../../../src/engine/store/index.js';
+import { SqliteJobStore } from '../../../src/engine/store/sqlite/sqlite-store.js';
 import { applyAll, ids, lifecycle } from './contract-support.js';
 
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));

@@ -5,15 +5,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import {
-  InvalidStoreOptionError,
-  SCHEMA_VERSION,
-  SqliteJobStore,
-  StoreCorruptError,
-  StoreFailedError,
-  StoreSchemaError,
-  storeDefaults,
-} from '../../../src/engine/store/index.js';
+import { InvalidStoreOptionError, StoreCorruptError, StoreFailedError, StoreSchemaError, storeDefaults } from '../../../src/engine/store/index.js';
+import { SqliteJobStore } from '../../../src/engine/store/sqlite/sqlite-store.js';
+import { SCHEMA_VERSION } from '../../../src/engine/store/sqlite/schema.js';
 import { APPLICATION_ID, MIGRATIONS, migrate } from '../../../src/engine/store/sqlite/schema.js';
 import { applyAll, lifecycle } from './contract-support.js';
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SqliteJobStore, type Change, type JobRecord } from '../../../src/engine/store/index.js';
+import { type Change, type JobRecord } from '../../../src/engine/store/index.js';
+import { SqliteJobStore } from '../../../src/engine/store/sqlite/sqlite-store.js';
 
 /**
  * Quick throughput figures for the SQLite store, printed, never asserted on time (timing goals live in

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 import { heartbeatReplySchema, joinReplySchema, type Heartbeat, type HeartbeatReply, type NodeMetrics, type WorkerView } from '../../../src/engine/api/schemas.js';
-import type { WorkSubtask } from '../../../src/engine/worker/protocol.js';
+import type { WorkSubtask } from '../../../src/engine/api/worker-protocol.js';
 
 /** What the fake workers make of one subtask: a result, or an error. */
 export type Outcome = { ok: true; result: number | string | null } | { ok: false; message: string };

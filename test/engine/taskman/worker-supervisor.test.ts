@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Deque } from '../../../src/engine/deque.js';
 import { WorkerSupervisor, type Outcome } from '../../../src/engine/taskman/worker-supervisor.js';
-import type { WorkSubtask } from '../../../src/engine/worker/protocol.js';
+import type { WorkSubtask } from '../../../src/engine/api/worker-protocol.js';
 
 /** A Taskman's deque feeding a supervisor of real worker processes. */
 function setup(workers: number, options: { heartbeatMs?: number } = {}) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Cluster, connect } from '../../../src/engine/client/cluster.js';
+import { Cluster, connect } from '../../../src/engine/index.js';
 import { JobmanClient } from '../../../src/engine/client/index.js';
 import { bundleUdf } from '../../../src/engine/udf/bundle.js';
 import { TestCluster } from '../support/processes.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { vi } from 'vitest';
 
-import { Cluster } from '../../../src/engine/client/cluster.js';
+import { Cluster } from '../../../src/engine/index.js';
 import { JobmanClient, type NodeView } from '../../../src/engine/client/index.js';
 import { testContext } from '../udf/support.js';
 import type { UdfContext } from '../../../src/engine/udf/define.js';

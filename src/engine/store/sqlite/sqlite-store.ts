@@ -5,7 +5,7 @@ import { InvalidArgumentError, JobSpecError, StoreClosedError, StoreCorruptError
 import type { JobStore } from '../job-store.js';
 import { encodeJson } from '../json.js';
 import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions } from '../options.js';
-import { MAX_INPUTS, resolveJobSpec } from '../spec.js';
+import { MAX_INPUTS, MAX_PAGE, resolveJobSpec } from '../spec.js';
 import type {
   ActiveSubtask,
   BatchOutcome,
@@ -33,7 +33,6 @@ import { openDatabase } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 /** Most rows one page may ask for. */
-export const MAX_PAGE = 100_000;
 const DEFAULT_PAGE = 1_000;
 
 /**

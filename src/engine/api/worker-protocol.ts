@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { jsonSchema } from '../api/json.js';
+import { jsonSchema } from './json.js';
 
 /**
  * Messages between a Taskman and its worker processes (Node IPC, one process per worker). Both sides

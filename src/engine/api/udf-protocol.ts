@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import { DataboxError } from '../../errors.js';
-import { jsonSchema } from '../api/json.js';
+import { jsonSchema } from './json.js';
 
 /**
  * Messages between a worker's main thread and its UDF thread, and where the thread finds the node's

@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import type { JobView, SubmitJob } from '../engine/api/schemas.js';
-import { jobResults, waitForSuccess } from '../engine/client/cluster.js';
-import type { JobmanClient } from '../engine/client/index.js';
+import { jobResults, waitForSuccess, type JobmanClient, type JobView, type SubmitJob } from '../engine/index.js';
 import { planPartRegions } from '../raster/index.js';
 import { checkWritable, ensureDirectory, parseStorageUrl, removeObject } from '../storage/index.js';
-import { OpRasters, checkOp, opSources, type Op } from './ops.js';
-import { mergeStats, type OutputSpec, type ValueStats } from './output.js';
+import { OpRasters, checkOp, mergeStats, opSources, type Op, type OutputSpec, type ValueStats } from '../algebra/index.js';
 import type { CogAssembleInput, CogAssembleResult, WindowTaskInput, RasterWindowResult } from './window-tasks.js';
 
 /** One output file of a window job: an op over one scene's grid. */

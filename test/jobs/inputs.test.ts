@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NoMatchError, sceneName, splitByFile, splitByWindows } from '../../src/algebra/split.js';
+import { NoMatchError, sceneName, splitByFile, splitByWindows } from '../../src/jobs/index.js';
 import { CONFORMANCE, L8_RED, tempDir } from '../helpers/fixtures.js';
 import { S3RVER_CREDENTIALS, S3TestServer } from '../storage/support/s3-server.js';
 

@@ -1,10 +1,9 @@
-import type { JobmanClient } from '../engine/client/index.js';
+import type { JobmanClient } from '../engine/index.js';
 import { DataboxError } from '../errors.js';
 import { GeoTiff } from '../raster/index.js';
 import { checkWritable } from '../storage/index.js';
-import { checkSameGrid } from './grid.js';
-import { ndviOp, ndviOutput, type NdviDType } from './ndvi.js';
-import { sceneName, splitByFile } from './split.js';
+import { checkSameGrid, ndviOp, ndviOutput, type NdviDType } from '../algebra/index.js';
+import { sceneName, splitByFile } from './inputs.js';
 import { ONE_FILE, outPrefix, partsPrefixOf, runWindowJob } from './window-job.js';
 
 export interface NdviJobOptions {

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 
-import type { Task } from '../engine/tasks/builtins.js';
+import type { TaskContext } from '../engine/index.js';
 import { CogPartWriter, GeoTiff, assembleCog, cutTile, regionWindow, type CogOptions } from '../raster/index.js';
 import { removeObject } from '../storage/index.js';
-import { OpRasters, checkOp, opSchema } from './ops.js';
+import { OpRasters, checkOp, emptyStats, encodeValues, nodataOf, opSchema, outputCogOptions, outputSpecSchema, type ValueStats } from '../algebra/index.js';
 import { parseTaskInput } from './task-input.js';
-import { emptyStats, encodeValues, nodataOf, outputCogOptions, outputSpecSchema, type ValueStats } from './output.js';
 
 /**
  * The raster steps of a distributed map-algebra job (`databox ndvi`, `calc`, `chlorophyll`, `focal`),
@@ -99,7 +98,8 @@ async function cogAssemble(raw: unknown, signal: AbortSignal): Promise<CogAssemb
   return { url: result.url, bytes: result.bytes, levels: result.levels.length, ms: Math.round(performance.now() - started) };
 }
 
-export const RASTER_TASKS: Readonly<Record<'raster-window' | 'cog-assemble', Task>> = {
-  'raster-window': ({ input, signal }) => rasterWindow(input, signal),
-  'cog-assemble': ({ input, signal }) => cogAssemble(input, signal),
+/** The window job's worker tasks (see tasks.ts). */
+export const windowTasks = {
+  'raster-window': ({ input, signal }: TaskContext) => rasterWindow(input, signal),
+  'cog-assemble': ({ input, signal }: TaskContext) => cogAssemble(input, signal),
 };

@@ -1,14 +1,27 @@
-import type { JobView } from '../../engine/api/schemas.js';
-import { jobResults, waitForSuccess } from '../../engine/client/cluster.js';
-import type { JobmanClient } from '../../engine/client/index.js';
+import { jobResults, waitForSuccess, type JobmanClient, type JobView } from '../../engine/index.js';
 import { DataboxError } from '../../errors.js';
 import { GeoTiff, type DType } from '../../raster/index.js';
-import { decodePartial } from './codec.js';
-import { blockGrid, planZonal, type BlockGrid, type PlanNode, type ZonalPlan } from './plan.js';
-import { computeStats, mergePartials, parseStats, type StatName, type ZonalPartial, type ZoneStats } from './stats.js';
+import {
+  blockGrid,
+  computeStats,
+  decodePartial,
+  mergePartials,
+  parseStats,
+  planZonal,
+  readZones,
+  toPixelSpace,
+  type BlockGrid,
+  type PixelZone,
+  type PlanNode,
+  type StatName,
+  type ZonalPartial,
+  type ZonalPlan,
+  type Zone,
+  type ZoneRow,
+  type ZoneStats,
+} from '../../algebra/index.js';
 import type { ZonalTilesInput, ZonalTilesResult } from './tasks.js';
 import { pixelZoneToWire } from './wire.js';
-import { readZones, toPixelSpace, type PixelZone, type Zone } from './zones/index.js';
 
 /** The statistics computed when none are asked for. */
 export const DEFAULT_ZONAL_STATS = 'count,nodata,sum,mean,min,max,std,median';
@@ -43,8 +56,6 @@ export interface ZonalOptions {
   signal?: AbortSignal;
 }
 
-/** One row of the output: the zone's id and one key per statistic. */
-export type ZoneRow = Record<string, ZoneStats[string] | string> & { id: string | number };
 
 /** What `planZonalJob` found: the zones, the raster's block grid, and the plan over the cluster's nodes. */
 export interface ZonalJob {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import type { PixelZone } from './zones/index.js';
+import type { PixelZone } from '../../algebra/index.js';
 
 /**
  * A zone in pixel space as a subtask input carries it: its index and its polygons' rings as arrays of

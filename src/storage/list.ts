@@ -1,16 +1,14 @@
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
 import { DataboxError } from '../errors.js';
-import { GeoTiff } from '../raster/index.js';
-import { openSource, parseStorageUrl, type SourceOptions } from '../storage/index.js';
-import { resolveSourceOptions } from '../storage/options.js';
-import { s3ClientFor } from '../storage/s3/client.js';
-import { s3Error } from '../storage/s3/errors.js';
+import { resolveSourceOptions, type SourceOptions } from './options.js';
+import { s3ClientFor } from './s3/client.js';
+import { s3Error } from './s3/errors.js';
+import { parseStorageUrl } from './url.js';
 
 /** A glob or URL that names no file. */
 export class NoMatchError extends DataboxError {
@@ -23,12 +21,14 @@ export class NoMatchError extends DataboxError {
 const MAX_LISTED = 1_000_000;
 
 /**
- * The files a glob names, one input each, sorted: a local glob (`data/*_B4.TIF`, `**` allowed), a
- * `file://` URL, or an S3 URL whose key holds a glob (`s3://bucket/scenes/*_B4.TIF`), listed from the
- * longest prefix before the first wildcard. A URL without wildcards names itself (an HTTP URL can only
- * be given so: HTTP has no listing). NoMatchError when nothing matches.
+ * The objects a glob or prefix names, sorted: a local glob (`data/*_B4.TIF`, `**` allowed), a `file://`
+ * URL, or an S3 URL whose key holds a glob (`s3://bucket/scenes/*_B4.TIF`), listed from the longest
+ * prefix before the first wildcard. A folder or prefix ending in `/` names the objects directly in it. A
+ * URL without wildcards names itself (an HTTP URL can only be given so: HTTP has no listing).
+ * NoMatchError when nothing matches. The one place that lists storage, so no other folder needs the AWS SDK.
  */
-export async function splitByFile(pattern: string, options: Pick<SourceOptions, 's3'> = {}): Promise<string[]> {
+export async function list(prefixOrGlob: string, options: Pick<SourceOptions, 's3'> = {}): Promise<string[]> {
+  const pattern = prefixOrGlob.endsWith('/') ? `${prefixOrGlob}*` : prefixOrGlob;
   const location = parseStorageUrl(pattern);
   if (location.kind === 'http') {
     if (/[*?[\]{}]/.test(pattern)) throw new DataboxError('ERR_UNSUPPORTED_GLOB', `Cannot expand ${pattern}: HTTP has no listing, so an HTTP URL must name one file`);
@@ -68,44 +68,4 @@ async function listS3(pattern: string, bucket: string, key: string, options: Pic
   }
   if (keys.length === 0) throw new NoMatchError(pattern, `listed ${listed} keys under s3://${bucket}/${prefix}`);
   return keys.sort().map((k) => `s3://${bucket}/${k}`);
-}
-
-/** One window of a raster: an input of a window job. */
-export interface RasterWindowInput {
-  url: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/**
- * The raster at `url` cut into windows of about `blockSize` pixels, aligned to the file's own tiles (the
- * size is rounded up to whole tiles), row by row, so that each window reads whole tiles and no tile is
- * read by two windows. Edge windows are cut by the raster's edge.
- */
-export async function splitByWindows(url: string, options: { blockSize?: number } & SourceOptions = {}): Promise<RasterWindowInput[]> {
-  const { blockSize = 2048, ...sourceOptions } = options;
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new DataboxError('ERR_OPTIONS', `blockSize must be a positive integer (got ${blockSize})`);
-  const source = openSource(url, sourceOptions);
-  try {
-    const tiff = await GeoTiff.open(source);
-    const m = tiff.main;
-    const stepX = Math.ceil(blockSize / m.blockWidth) * m.blockWidth;
-    const stepY = Math.ceil(blockSize / m.blockHeight) * m.blockHeight;
-    const windows: RasterWindowInput[] = [];
-    for (let y = 0; y < tiff.height; y += stepY) {
-      for (let x = 0; x < tiff.width; x += stepX) windows.push({ url, x, y, width: Math.min(stepX, tiff.width - x), height: Math.min(stepY, tiff.height - y) });
-    }
-    return windows;
-  } finally {
-    await source.close();
-  }
-}
-
-/** A scene's name from a band file's name: the name without its extension and band suffix (`LC08_..._B4.TIF` → `LC08_...`). */
-export function sceneName(url: string, band?: string): string {
-  const name = basename(url.replace(/[?#].*$/, '')).replace(/\.[^.]+$/, '');
-  const suffix = band === undefined ? /_B\w+$/i : new RegExp(`_${band}$`, 'i');
-  return name.replace(suffix, '');
 }

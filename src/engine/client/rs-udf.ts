@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DataboxError } from '../../errors.js';
@@ -11,9 +10,14 @@ import type { FailurePolicy, JsonValue } from '../store/index.js';
 import { bundleUdf } from '../udf/bundle.js';
 import { checkBundle } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
-import { readToken } from '../home.js';
 import { checkNodeStorage } from '../storage-settings.js';
-import { JobmanClient, type JobEvent, type JobmanClientOptions } from './client.js';
+import { JobmanClient, type JobEvent } from './client.js';
+import { JobFailedError, jobResults, waitForSuccess } from './wait.js';
+
+/**
+ * The RS-UDF API: the paper's four interfaces (`map`, `mapReduce`, `submitMap`, `submitMapReduce`) and
+ * their job handles, over a Jobman. `connect()` (embedded.ts) gives a Cluster.
+ */
 
 /** Where a UDF lives: the path or file URL of a module whose default export is `defineUdf(...)`. */
 export type UdfModule = string | URL;
@@ -50,17 +54,6 @@ export interface JobHandle<T> {
   cancel(): Promise<void>;
 }
 
-/** A job that ended without a result: some subtask failed for good, or the job was cancelled. */
-export class JobFailedError extends DataboxError {
-  constructor(
-    message: string,
-    readonly job: JobView,
-    /** The errors of the failed attempts, first ones first (at most 20). */
-    readonly errors: { index: number; attempt: number; node: string | null; message: string; code?: string; stack?: string }[],
-  ) {
-    super(job.state === 'cancelled' ? 'ERR_JOB_CANCELLED' : 'ERR_JOB_FAILED', message);
-  }
-}
 
 /** How many partial results one reduce subtask folds. */
 const REDUCE_FAN_IN = 64;
@@ -241,91 +234,6 @@ export class Cluster {
     const job = await this.submitEncoded(sha256, groups, 'reduce', opts, node);
     await waitForSuccess(this.client, job.id, { ...(opts.signal ? { signal: opts.signal } : {}) });
     return (await jobResults(this.client, job.id)).map((r) => r.result);
-  }
-}
-
-/**
- * Waits for a job and answers it when it succeeded; a failed or cancelled one throws JobFailedError with
- * its first attempt errors (the first of them in the message).
- */
-export async function waitForSuccess(client: JobmanClient, id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
-  const job = await client.waitForJob(id, opts);
-  if (job.state === 'succeeded') return job;
-  const errors: JobFailedError['errors'] = [];
-  for await (const e of client.errors(id, { pageSize: 20 })) {
-    errors.push({ index: e.index, attempt: e.attempt, node: e.node, message: e.error.message, ...(e.error.code ? { code: e.error.code } : {}), ...(e.error.stack ? { stack: e.error.stack } : {}) });
-    if (errors.length >= 20) break;
-  }
-  const first = errors[0];
-  const why = first === undefined ? '' : `; input ${first.index}, attempt ${first.attempt}${first.node ? ` on ${first.node}` : ''}: ${first.message}`;
-  throw new JobFailedError(`Job ${id} (${job.task}) ${job.state === 'cancelled' ? 'was cancelled' : `failed: ${job.counts.failed} of ${job.total} subtasks failed for good`}${why}`, job, errors);
-}
-
-/** A finished job's results as stored (JSON, not decoded), in input order, with the node that ran each. */
-export async function jobResults(client: JobmanClient, id: number, signal?: AbortSignal): Promise<{ result: JsonValue; node: string | null }[]> {
-  const rows: { result: JsonValue; node: string | null }[] = [];
-  for await (const r of client.results(id, { pageSize: 10_000, ...(signal ? { signal } : {}) })) rows.push({ result: r.result, node: r.node });
-  return rows;
-}
-
-/** How `connect` starts or reaches a cluster. */
-export interface ConnectOptions extends Omit<JobmanClientOptions, 'url'> {
-  /** Worker processes of an embedded cluster. @defaultValue the number of cores */
-  workers?: number;
-}
-
-/**
- * `connect()` starts an embedded cluster on this machine (a Jobman, a Taskman and its workers, as
- * `databox up` does, in child processes with a state directory of their own) and stops it on `close()`.
- * `connect(url, { token })` attaches to a running Jobman; the token also comes from `DATABOX_TOKEN` or
- * `~/.databox/token`, as for the CLI.
- */
-export async function connect(url?: string, options: ConnectOptions = {}): Promise<Cluster> {
-  if (url !== undefined) {
-    const cluster = Cluster.of(await JobmanClient.open({ ...options, url }));
-    await cluster.checkWorkers();
-    return cluster;
-  }
-  const { workers, ...clientOptions } = options;
-  const home = await mkdtemp(join(tmpdir(), 'databox-embedded-'));
-  const fromSource = import.meta.url.endsWith('.ts');
-  const cli = fileURLToPath(new URL(fromSource ? '../../cli/main.ts' : '../../cli/main.js', import.meta.url));
-  const args = [...(fromSource ? ['--import', 'tsx'] : []), cli, 'up', '--port', '0', '--home', home, ...(workers !== undefined ? ['--workers', String(workers)] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // A program that ends without close() must not leave the cluster running.
-  const reap = (): void => void child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.removeListener('exit', reap));
-  try {
-    const jobmanUrl = await new Promise<string>((ok, fail) => {
-      let text = '';
-      const timer = setTimeout(() => fail(new DataboxError('ERR_EMBEDDED_START', `The embedded cluster did not start within 60 s:\n${text}`)), 60_000);
-      const onData = (chunk: Buffer): void => {
-        text += chunk.toString();
-        const m = /jobman listening on (\S+)/.exec(text);
-        if (m !== null) {
-          clearTimeout(timer);
-          ok(m[1]!);
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      child.once('exit', (code, sig) => {
-        clearTimeout(timer);
-        fail(new DataboxError('ERR_EMBEDDED_START', `The embedded cluster exited with ${sig ?? `code ${code}`} while starting:\n${text}`));
-      });
-    });
-    // Keep the pipes drained; what the cluster says after start is of no use to the program.
-    child.stdout!.resume();
-    child.stderr!.resume();
-    // Its own token, whatever DATABOX_TOKEN says: that one is for another cluster.
-    const token = await readToken(home, {});
-    const client = await JobmanClient.open({ ...clientOptions, url: jobmanUrl, token });
-    return Cluster.of(client, { child, home });
-  } catch (err) {
-    child.kill('SIGKILL');
-    await rm(home, { recursive: true, force: true });
-    throw err;
   }
 }
 

@@ -1,13 +1,10 @@
 import { z } from 'zod';
 
 import { DataboxError } from '../../errors.js';
-import type { TaskContext } from '../../engine/tasks/builtins.js';
+import type { TaskContext } from '../../engine/index.js';
 import { parseTaskInput } from '../task-input.js';
 import { GeoTiff, storedNodata, type TypedArray, type Window } from '../../raster/index.js';
-import { encodePartial, type WirePartial } from './codec.js';
-import { blockGrid } from './plan.js';
-import { rasterizeZone } from './rasterize.js';
-import { ZoneAccumulator } from './stats.js';
+import { ZoneAccumulator, blockGrid, encodePartial, rasterizeZone, type WirePartial } from '../../algebra/index.js';
 import { pixelZoneFromWire, wireZoneSchema } from './wire.js';
 
 /**
