@@ -7,7 +7,7 @@ describe('the task registry', () => {
     const bare = new TaskRegistry();
     expect(bare.names).toEqual(['noop', 'sleep', 'fail', 'crash']);
     expect(bare.parse('builtin:noop')).toEqual({ kind: 'builtin', name: 'noop' });
-    expect(() => bare.parse('builtin:raster-window')).toThrow('Unknown task "builtin:raster-window": a task is udf:<sha256 of an uploaded bundle> or one of builtin:noop, builtin:sleep, builtin:fail, builtin:crash');
+    expect(() => bare.parse('builtin:raster-window')).toThrow('Unknown task "builtin:raster-window": a task is udf:<sha256 of an uploaded bundle> or one of the built-ins builtin:noop, builtin:sleep, builtin:fail, builtin:crash');
     expect(bare.parse(`udf:${'a'.repeat(64)}`)).toEqual({ kind: 'udf', sha256: 'a'.repeat(64) });
   });
 

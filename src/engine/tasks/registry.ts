@@ -38,7 +38,7 @@ export type TaskName = { kind: 'builtin'; name: string } | { kind: 'udf'; sha256
 
 export class UnknownTaskError extends DataboxError {
   constructor(task: string, known: readonly string[]) {
-    super('ERR_UNKNOWN_TASK', `Unknown task "${task}": a task is udf:<sha256 of an uploaded bundle> or one of ${known.map((n) => `builtin:${n}`).join(', ')}`);
+    super('ERR_UNKNOWN_TASK', `Unknown task "${task}": a task is udf:<sha256 of an uploaded bundle> or one of the built-ins ${known.map((n) => `builtin:${n}`).join(', ')}`);
   }
 }
 
