@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-
 import { ReadOnlyStorageError, StorageError } from './errors.js';
 import { ensureDirectory } from './file/directories.js';
 import { fileError } from './file/errors.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
-import { s3ClientFor } from './s3/client.js';
+import { s3ClientFor, s3Sdk } from './s3/client.js';
 import { s3Error } from './s3/errors.js';
 import { parseStorageUrl } from './url.js';
 
@@ -37,7 +35,8 @@ export async function checkWritable(url: string, options: Pick<SourceOptions, 's
     return;
   }
   const { signal, ...storage } = options;
-  const client = s3ClientFor(resolveSourceOptions(storage).s3);
+  const client = await s3ClientFor(resolveSourceOptions(storage).s3);
+  const { HeadBucketCommand } = await s3Sdk();
   try {
     await client.send(new HeadBucketCommand({ Bucket: location.bucket }), signal ? { abortSignal: signal } : {});
   } catch (err) {

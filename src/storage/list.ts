@@ -1,12 +1,11 @@
 import { stat } from 'node:fs/promises';
 
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
 import { DataboxError } from '../errors.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
-import { s3ClientFor } from './s3/client.js';
+import { s3ClientFor, s3Sdk } from './s3/client.js';
 import { s3Error } from './s3/errors.js';
 import { parseStorageUrl } from './url.js';
 
@@ -50,7 +49,8 @@ async function listS3(pattern: string, bucket: string, key: string, options: Pic
   if (wildcard < 0) return [pattern];
   const prefix = key.slice(0, wildcard);
   const matches = picomatch(key, { dot: true });
-  const client = s3ClientFor(resolveSourceOptions(options).s3);
+  const client = await s3ClientFor(resolveSourceOptions(options).s3);
+  const { ListObjectsV2Command } = await s3Sdk();
   const keys: string[] = [];
   let listed = 0;
   for (let token: string | undefined; ; ) {

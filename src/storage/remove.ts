@@ -1,10 +1,9 @@
 import { rm } from 'node:fs/promises';
 
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 
 import { UnsupportedUrlError } from './errors.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
-import { s3ClientFor } from './s3/client.js';
+import { s3ClientFor, s3Sdk } from './s3/client.js';
 import { s3Error } from './s3/errors.js';
 import { parseStorageUrl } from './url.js';
 
@@ -17,7 +16,8 @@ export async function removeObject(url: string, options: Pick<SourceOptions, 's3
   if (location.kind === 'file') return rm(location.path, { force: true });
   if (location.kind === 'http') throw new UnsupportedUrlError(url, 'HTTP objects cannot be deleted');
   try {
-    await s3ClientFor(resolveSourceOptions(options).s3).send(new DeleteObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    const { DeleteObjectCommand } = await s3Sdk();
+    await (await s3ClientFor(resolveSourceOptions(options).s3)).send(new DeleteObjectCommand({ Bucket: location.bucket, Key: location.key }));
   } catch (err) {
     throw s3Error(url, err);
   }

@@ -1,19 +1,13 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+
+type S3 = { sdk: typeof import('@aws-sdk/client-s3'); client: S3Client };
 
 import { messageOf } from '../../errors.js';
 import { StorageError } from '../errors.js';
 import type { ResolvedSinkOptions } from '../options.js';
 import { timedAttempt, withRetry } from '../retry.js';
 import type { ByteSink } from '../types.js';
-import { s3ClientFor } from './client.js';
+import { s3ClientFor, s3Sdk } from './client.js';
 import { s3Error } from './errors.js';
 
 /**
@@ -36,7 +30,6 @@ export class S3Sink implements ByteSink {
     private readonly bucket: string,
     private readonly key: string,
     private readonly options: ResolvedSinkOptions,
-    private readonly client: S3Client = s3ClientFor(options.s3),
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -62,8 +55,10 @@ export class S3Sink implements ByteSink {
     try {
       this.options.signal?.throwIfAborted();
       if (this.uploadId === undefined) {
-        await this.send((signal) =>
-          this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: this.take(this.buffered) }), {
+        // Taken once, outside the call: a retried attempt must send the same bytes, not what is left.
+        const body = this.take(this.buffered);
+        await this.send((signal, { client, sdk }) =>
+          client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body }), {
             abortSignal: signal,
           }),
         );
@@ -72,9 +67,9 @@ export class S3Sink implements ByteSink {
         if (this.buffered > 0) await this.uploadPart(this.take(this.buffered));
         const uploadId = await this.uploadId;
         const parts = [...this.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-        await this.send((signal) =>
-          this.client.send(
-            new CompleteMultipartUploadCommand({
+        await this.send((signal, { client, sdk }) =>
+          client.send(
+            new sdk.CompleteMultipartUploadCommand({
               Bucket: this.bucket,
               Key: this.key,
               UploadId: uploadId,
@@ -103,17 +98,9 @@ export class S3Sink implements ByteSink {
     if (uploadId === undefined) return;
     try {
       // Deliberately not tied to the sink's signal: clean-up must run even after the caller gave up.
-      await withRetry(this.url, this.options.retry, undefined, () =>
-        timedAttempt(
-          this.url,
-          this.options.timeoutMs,
-          undefined,
-          (signal) =>
-            this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }), {
-              abortSignal: signal,
-            }),
-          s3Error,
-        ),
+      await this.send(
+        (signal, { client, sdk }) => client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }), { abortSignal: signal }),
+        undefined,
       );
     } catch (err) {
       // The object was never completed, so the URL is as it was; only stored parts may linger, and a
@@ -127,8 +114,8 @@ export class S3Sink implements ByteSink {
   private async uploadPart(body: Uint8Array): Promise<void> {
     // Numbered before any await, so parts keep the order in which they were written.
     const partNumber = this.nextPartNumber++;
-    this.uploadId ??= this.send((signal) =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: signal }),
+    this.uploadId ??= this.send((signal, { client, sdk }) =>
+      client.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: signal }),
     ).then((created) => {
       if (created.UploadId === undefined) {
         throw new StorageError('ERR_STORAGE', this.url, `S3 CreateMultipartUpload returned no UploadId: ${this.url}`);
@@ -136,9 +123,9 @@ export class S3Sink implements ByteSink {
       return created.UploadId;
     });
     const uploadId = await this.uploadId;
-    const uploaded = await this.send((signal) =>
-      this.client.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
+    const uploaded = await this.send((signal, { client, sdk }) =>
+      client.send(
+        new sdk.UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
         { abortSignal: signal },
       ),
     );
@@ -162,11 +149,10 @@ export class S3Sink implements ByteSink {
     return out;
   }
 
-  private send<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const { signal } = this.options;
-    return withRetry(this.url, this.options.retry, signal, () =>
-      timedAttempt(this.url, this.options.timeoutMs, signal, call, s3Error),
-    );
+  /** One S3 call with retries and a time limit; the SDK and the client load on the sink's first call. */
+  private async send<T>(call: (signal: AbortSignal, s3: S3) => Promise<T>, signal: AbortSignal | undefined = this.options.signal): Promise<T> {
+    const s3: S3 = { sdk: await s3Sdk(), client: await s3ClientFor(this.options.s3) };
+    return withRetry(this.url, this.options.retry, signal, () => timedAttempt(this.url, this.options.timeoutMs, signal, (s) => call(s, s3), s3Error));
   }
 
   private assertOpen(operation: string): void {

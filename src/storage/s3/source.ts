@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 import { StorageError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
@@ -8,7 +8,7 @@ import { parseContentRange, rangeHeader } from '../range.js';
 import { readBodyWindow } from '../read-body.js';
 import { withRetry } from '../retry.js';
 import { RemoteSource } from '../remote-source.js';
-import { s3ClientFor } from './client.js';
+import { s3ClientFor, s3Sdk } from './client.js';
 import { isInvalidRange, s3Error } from './errors.js';
 
 /** One S3 object, read with ranged GetObject calls; its size from HeadObject or any ranged GET. */
@@ -18,16 +18,20 @@ export class S3Source extends RemoteSource {
     private readonly bucket: string,
     private readonly key: string,
     options: ResolvedRemoteOptions,
-    private readonly client: S3Client = s3ClientFor(options.s3),
   ) {
     super(url, options);
+  }
+
+  private get client(): Promise<S3Client> {
+    return s3ClientFor(this.options.s3);
   }
 
   protected fetchSize(signal: AbortSignal): Promise<number> {
     return withRetry(this.url, this.options.retry, signal, () =>
       this.attempt(signal, async (s) => {
         this.stats.requests++;
-        const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: s });
+        const { HeadObjectCommand } = await s3Sdk();
+        const head = await (await this.client).send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: s });
         if (head.ContentLength === undefined) {
           throw new StorageError('ERR_STORAGE', this.url, `S3 HeadObject returned no ContentLength: ${this.url}`);
         }
@@ -38,9 +42,11 @@ export class S3Source extends RemoteSource {
 
   protected async rangeGet(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
     this.stats.requests++;
+    const { GetObjectCommand } = await s3Sdk();
+    const client = await this.client;
     let response;
     try {
-      response = await this.client.send(
+      response = await client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: rangeHeader(offset, length) }),
         { abortSignal: signal },
       );
