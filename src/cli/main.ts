@@ -1,34 +1,9 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { DataboxError, messageOf } from '../errors.js';
-import { closeSharedCodecs } from '../raster/index.js';
-import { closeSharedConnections } from '../storage/index.js';
-import { InterruptedError, type CliContext } from './context.js';
-import { registerInfo } from './commands/info.js';
-import { registerNdvi } from './commands/ndvi.js';
-import { registerAlgebra } from './commands/algebra.js';
-import { registerZonal } from './commands/zonal.js';
-import { registerTranslate } from './commands/translate.js';
-import { registerClientCommands } from './commands/engine-client.js';
-import { registerEngineServers } from './commands/engine-servers.js';
+import { CommanderError } from 'commander';
 
-/** The `databox` command: one file per sub-command under commands/. */
-export function buildProgram(context: CliContext): Command {
-  const program = new Command()
-    .name('databox')
-    .description('DataboxMR: a light distributed engine for remote-sensing rasters')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  registerInfo(program);
-  registerTranslate(program, context);
-  registerNdvi(program, context);
-  registerAlgebra(program, context);
-  registerZonal(program, context);
-  registerEngineServers(program, context);
-  registerClientCommands(program, context);
-  return program;
-}
+import { DataboxError, messageOf } from '../errors.js';
+import { InterruptedError, type CliContext } from './context.js';
+import { buildProgram, type Program } from './program.js';
 
 /**
  * Warnings as one short line each, printed once: Node's own printer prefixes the process id and adds
@@ -45,13 +20,17 @@ function printWarningsBriefly(): void {
   });
 }
 
+/** The `databox` command: the table of commands in commands/index.ts, each module loaded when named. */
 export async function main(argv: string[]): Promise<number> {
   printWarningsBriefly();
   const controller = new AbortController();
   // `once`: a second Ctrl-C finds no handler and ends the process at once, as users expect.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(new InterruptedError(sig)));
+  const context: CliContext = { signal: controller.signal, io: { stdout: process.stdout, stderr: process.stderr } };
+  let program: Program | undefined;
   try {
-    await buildProgram({ signal: controller.signal }).parseAsync(argv);
+    program = await buildProgram(context, argv.slice(2));
+    await program.command.parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
@@ -65,9 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!(err instanceof DataboxError) && process.env.DATABOX_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return err instanceof DataboxError ? 1 : 2;
   } finally {
-    // Kept-alive HTTP connections and S3 clients would hold the process open after the work is done;
-    // the codec threads would not, but ending them is tidier.
-    await Promise.all([closeSharedConnections(), closeSharedCodecs()]);
+    // Only the command that ran has anything open, and only its module knows what.
+    await program?.close();
   }
 }
 

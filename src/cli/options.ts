@@ -1,9 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 
-import { parseStorageUrl } from '../storage/index.js';
 import { UsageError } from './context.js';
 
-/** Commander parsers that reject a bad value with a message naming it. */
+/**
+ * Commander parsers that reject a bad value with a message naming it. Nothing here loads more than
+ * commander: the option tables of every command use these.
+ */
 export function intOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
@@ -47,12 +49,6 @@ export function checkTiffName(url: string, what: string): void {
   }
 }
 
-/** A local path made absolute, so workers in other directories agree on it; other URLs as they are. */
-export function absoluteUrl(url: string): string {
-  const location = parseStorageUrl(url);
-  return location.kind === 'file' ? location.path : url;
-}
-
 export function choiceOption<T extends string>(name: string, choices: readonly T[]): (value: string) => T {
   return (value: string) => {
     if (!(choices as readonly string[]).includes(value)) {
@@ -60,16 +56,4 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
     }
     return value as T;
   };
-}
-
-/** Human size: 1.2 MB. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }

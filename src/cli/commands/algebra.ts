@@ -19,9 +19,23 @@ import {
   type Op,
 } from '../../algebra/index.js';
 import { ONE_FILE, partsPrefixOf, planScene, runWindowJob, type WindowJobResult } from '../../jobs/index.js';
-import { UsageError, type CliContext } from '../context.js';
-import { absoluteUrl, choiceOption, intOption, numberOption } from '../options.js';
-import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type ClusterRun, type WindowFlags } from './cluster-run.js';
+import {
+  absoluteUrl,
+  closeClusterRun,
+  clusterOptions,
+  collect,
+  formatSceneSummary,
+  jobsProgressBar,
+  placement,
+  runTimings,
+  windowOptions,
+  withCluster,
+  type ClusterFlags,
+  type ClusterRun,
+  type WindowFlags,
+} from '../cluster-run.js';
+import { UsageError, type CliContext, type CommandIo } from '../context.js';
+import { choiceOption, intOption, numberOption } from '../options.js';
 
 /**
  * `databox calc`, `databox chlorophyll` and `databox focal`: one op over one grid of rasters into one
@@ -48,11 +62,9 @@ function outputOptions(command: Command, outFlag = true): Command {
   );
 }
 
-export function registerAlgebra(program: Command, { signal }: CliContext): void {
+function defineCalc(command: Command, context: CliContext): void {
   outputOptions(
-    program
-      .command('calc')
-      .description('band math: an expression over named bands, pixel by pixel, into one COG on a cluster. Nodata in any band used, or a NaN or infinite result, gives nodata')
+    command
       .requiredOption('--expr <expression>', 'e.g. "(nir - red) / (nir + red)": + - * / ^, < <= > >= == !=, and or not, where(c, a, b), abs sqrt log log10 exp min max clamp, numbers, band names')
       .requiredOption('--band <name=url>', 'a named input: NAME=<url>, or NAME=<url>#N for band N (from 1) of a multi-band file; repeatable', collect),
   ).action(async (flags: OutputFlags & { expr: string; band: string[] }) => {
@@ -61,15 +73,13 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
     const names = op.bands.map((b) => b.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) throw new UsageError(`--band ${twice} is given twice; each band name names one input`);
-    await runOne('calc', op, flags, signal, implicitNames(bands));
+    await runOne('calc', op, flags, context, implicitNames(bands));
   });
+}
 
+function defineChlorophyll(command: Command, context: CliContext): void {
   outputOptions(
-    program
-      .command('chlorophyll')
-      .description(
-        'chlorophyll-a (mg m^-3) by the OCx band-ratio algorithms: chl = 10^(a0 + a1·X + a2·X² + a3·X³ + a4·X⁴), X = log10(max(blue) / green); ratios outside 0.21–30 give nodata (see docs/algebra.md)',
-      )
+    command
       .requiredOption('--algorithm <name>', `${OCX_ALGORITHMS.join(' or ')}: oc2 takes one --blue, oc3 two`, choiceOption('--algorithm', OCX_ALGORITHMS))
       .requiredOption('--coefficients <set>', `${Object.keys(OCX_COEFFICIENTS).join(', ')}, or custom:a0,a1,a2,a3,a4`)
       .requiredOption('--blue <url>', 'a blue reflectance band (Landsat 8: B2 for oc2; B1 and B2 for oc3), <url>#N for band N of a multi-band file; repeatable, in the order of the set', collect)
@@ -92,15 +102,13 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
       scale: flags.scale,
       offset: flags.offset,
     };
-    await runOne('chlorophyll', op, flags, signal, implicitNames([...blues, green]));
+    await runOne('chlorophyll', op, flags, context, implicitNames([...blues, green]));
   });
+}
 
+function defineFocal(command: Command, context: CliContext): void {
   outputOptions(
-    program
-      .command('focal')
-      .description(
-        'a moving-window statistic of every pixel into one COG on a cluster; pixels outside the raster and nodata pixels are left out of each window, and nodata pixels stay nodata. Windows read a halo of the radius, so the result equals one pass exactly',
-      )
+    command
       .argument('<in>', 'the raster to filter (a path or URL)')
       .argument('<out>', 'the COG to write: a .tif path, or an s3:// or file:// URL ending in .tif')
       .requiredOption('--op <name>', `${FOCAL_OPS.join(', ')} (median: an even count gives the mean of the two middle values)`, choiceOption('--op', FOCAL_OPS))
@@ -110,12 +118,15 @@ export function registerAlgebra(program: Command, { signal }: CliContext): void 
     false,
   ).action(async (input: string, out: string, flags: Omit<OutputFlags, 'out'> & { op: FocalOp; radius: number; shape: FocalShape; band: number }) => {
     const op: Op = { type: 'focal', op: flags.op, radius: flags.radius, shape: flags.shape, input: { name: 'input', url: absoluteUrl(input), band: flags.band - 1 } };
-    await runOne('focal', op, { ...flags, out }, signal);
+    await runOne('focal', op, { ...flags, out }, context);
   });
 }
 
+export const commands = { calc: defineCalc, chlorophyll: defineChlorophyll, focal: defineFocal };
+export const close = closeClusterRun;
+
 /** Plans the op (headers only: grids, bands, the expression), then runs it as a window job. */
-async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSignal, implicit: ReadonlySet<string> = new Set()): Promise<void> {
+async function runOne(label: string, op: Op, flags: OutputFlags, { signal, io }: CliContext, implicit: ReadonlySet<string> = new Set()): Promise<void> {
   if (!ONE_FILE.test(flags.out)) throw new UsageError(`--out ${flags.out} must name a .tif file`);
   const dtype = OUTPUT_DTYPES[flags.dtype]!;
   if (flags.nodata !== undefined && (dtype === 'Float32' || dtype === 'Float64')) throw new UsageError(`--nodata applies to integer outputs; --dtype ${flags.dtype} writes NaN for nodata`);
@@ -123,22 +134,22 @@ async function runOne(label: string, op: Op, flags: OutputFlags, signal: AbortSi
   const out = absoluteUrl(flags.out);
   const scene = await planScene(basename(out).replace(ONE_FILE, ''), op, out, signal, { implicit });
   const run = await withCluster(flags, signal, async (cluster) => {
-    const bar = progressBar(process.stderr, label);
+    const bar = jobsProgressBar(io.stderr, label);
     try {
       return await runWindowJob(cluster.client, { scenes: [scene], output, partsPrefix: partsPrefixOf(out), windowTiles: flags.windowTiles, ...placement(flags), onProgress: bar.update, signal });
     } finally {
       bar.stop();
     }
   }, [...opSources(op).map((s) => s.url), out]);
-  report(run, flags, dtype);
+  report(run, flags, dtype, io);
 }
 
-function report(run: ClusterRun<WindowJobResult>, flags: OutputFlags, dtype: string): void {
+function report(run: ClusterRun<WindowJobResult>, flags: OutputFlags, dtype: string, io: CommandIo): void {
   const r = run.value;
   const rows = r.scenes.map((s) => ({ ...s, min: s.stats.min, max: s.stats.max }));
-  process.stdout.write(flags.json ? `${JSON.stringify({ ...r, ...runTimings(run) })}\n` : formatSceneSummary(rows, r.seconds, r.jobs, run));
+  io.stdout.write(flags.json ? `${JSON.stringify({ ...r, ...runTimings(run) })}\n` : formatSceneSummary(rows, r.seconds, r.jobs, run));
   const clipped = r.scenes.reduce((n, s) => n + s.stats.outOfRange, 0);
-  if (clipped > 0) process.stderr.write(`databox: warning: ${clipped} value${clipped === 1 ? '' : 's'} outside the range of ${dtype} were written as nodata\n`);
+  if (clipped > 0) io.stderr.write(`databox: warning: ${clipped} value${clipped === 1 ? '' : 's'} outside the range of ${dtype} were written as nodata\n`);
 }
 
 /** A band named on the command line; `implicit` when no `#N` was given, so its file must have one band. */

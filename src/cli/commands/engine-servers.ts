@@ -10,14 +10,14 @@ import { DataboxError, messageOf } from '../../errors.js';
 import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
 import { startJobman, startTaskman, type Jobman, type JobmanOptions } from '../../engine/servers.js';
 import { RASTER_JOB_TASKS } from '../../jobs/tasks.js';
-import type { CliContext } from '../context.js';
+import { closeSharedConnections } from '../../storage/index.js';
+import type { CliContext, CommandIo } from '../context.js';
 import { intOption } from '../options.js';
 
 /** `databox jobman`, `databox taskman` and `databox up`: the engine's long-running processes. */
-export function registerEngineServers(program: Command, context: CliContext): void {
-  const { signal } = context;
 
-  withServerOptions(program.command('jobman').description('run the Jobman: the master scheduler with the HTTP API (state in SQLite)'))
+function defineJobman(command: Command, { signal, io }: CliContext): void {
+  withServerOptions(command)
     .option('--db <path>', 'SQLite job store (default: DIR/databox.db)')
     .option('--registry <spec>', 'embedded, or etcd://HOST:PORT[,HOST:PORT]', 'embedded')
     .option('--window <n>', 'queued subtasks of normal jobs held in memory at most', intOption('--window', 1, 100_000), 10_000)
@@ -32,17 +32,17 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         localityWaitMs: flags.localityWaitMs,
         log: flags.log === true,
       });
-      process.stdout.write(`jobman listening on ${jobman.url}\n`);
-      process.stderr.write(`databox: API token in ${tokenPath(jobman.home)}; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`);
+      io.stdout.write(`jobman listening on ${jobman.url}\n`);
+      io.stderr.write(`databox: API token in ${tokenPath(jobman.home)}; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`);
       await untilAborted(signal);
       const t0 = performance.now();
       await jobman.close();
-      process.stderr.write(`databox: stopped the Jobman at ${jobman.url} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
+      io.stderr.write(`databox: stopped the Jobman at ${jobman.url} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
     });
+}
 
-  program
-    .command('taskman')
-    .description('run a Taskman: this node’s worker processes, pulling subtasks from the Jobman')
+function defineTaskman(command: Command, { signal, io }: CliContext): void {
+  command
     .option('--jobman <url>', 'the Jobman (default: $DATABOX_JOBMAN, else http://127.0.0.1:7070)')
     .option('--home <dir>', 'where the API token is (unless DATABOX_TOKEN is set) and DIR/cache, the UDF bundle cache', '~/.databox')
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
@@ -59,17 +59,19 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         prefetch: flags.prefetch,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.node !== undefined ? { node: flags.node } : {}),
-        log: (line) => process.stderr.write(`taskman: ${line}\n`),
+        log: (line) => io.stderr.write(`taskman: ${line}\n`),
         signal,
         taskPackages: [RASTER_JOB_TASKS],
       });
       await untilAborted(signal);
       const t0 = performance.now();
       await taskman.stop();
-      process.stderr.write(`databox: stopped the Taskman of node ${taskman.node} and its workers in ${seconds(t0)}; its unfinished subtasks go back to the Jobman\n`);
+      io.stderr.write(`databox: stopped the Taskman of node ${taskman.node} and its workers in ${seconds(t0)}; its unfinished subtasks go back to the Jobman\n`);
     });
+}
 
-  withServerOptions(program.command('up').description('run a whole cluster on this machine: the Jobman, one Taskman and its workers (embedded registry)'))
+function defineUp(command: Command, { signal, io }: CliContext): void {
+  withServerOptions(command)
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
     .option('--node <name>', 'the node’s name (default: the host name)')
     .action(async (flags: ServerFlags & { workers?: number; node?: string }) => {
@@ -86,8 +88,8 @@ export function registerEngineServers(program: Command, context: CliContext): vo
         });
         await Promise.race([joined, exited]);
         exited.catch(() => undefined);
-        process.stdout.write(`jobman listening on ${jobman.url}\n`);
-        process.stderr.write(`databox: ${flags.workers ?? availableParallelism()} workers; API token in ${tokenPath(jobman.home)}; Ctrl-C stops everything\n`);
+        io.stdout.write(`jobman listening on ${jobman.url}\n`);
+        io.stderr.write(`databox: ${flags.workers ?? availableParallelism()} workers; API token in ${tokenPath(jobman.home)}; Ctrl-C stops everything\n`);
         // The Taskman is supervised: one that dies is started again (its work was requeued by the Jobman),
         // a few times; one that keeps dying ends `up` with an error rather than serve a cluster with no node.
         for (let restarts = 0; ; restarts++) {
@@ -95,7 +97,7 @@ export function registerEngineServers(program: Command, context: CliContext): vo
           if (signal.aborted) break;
           const how = sig ?? `code ${code}`;
           if (restarts >= MAX_TASKMAN_RESTARTS) throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${how}, ${restarts + 1} times; stopping`);
-          process.stderr.write(`databox: the Taskman exited with ${how}; starting it again\n`);
+          io.stderr.write(`databox: the Taskman exited with ${how}; starting it again\n`);
           taskman = spawnTaskman(jobman, flags);
         }
       } catch (err) {
@@ -104,14 +106,17 @@ export function registerEngineServers(program: Command, context: CliContext): vo
       } finally {
         const t0 = performance.now();
         const hadTaskman = taskman !== undefined && taskman.exitCode === null && taskman.signalCode === null;
-        await stopChild(taskman);
+        await stopChild(taskman, io);
         await jobman.close();
         const workers = flags.workers ?? availableParallelism();
         const what = hadTaskman ? `the Taskman and its ${workers} worker${workers === 1 ? '' : 's'}, then the Jobman at ${jobman.url}` : `the Jobman at ${jobman.url}`;
-        process.stderr.write(`databox: stopped ${what} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
+        io.stderr.write(`databox: stopped ${what} in ${seconds(t0)}; the job store and the token stay in ${jobman.home}\n`);
       }
     });
 }
+
+export const commands = { jobman: defineJobman, taskman: defineTaskman, up: defineUp };
+export const close = closeSharedConnections;
 
 /** Seconds since `t0` (a performance.now() reading), for stop messages. */
 function seconds(t0: number): string {
@@ -158,7 +163,7 @@ function spawnTaskman(jobman: Jobman, flags: { workers?: number; node?: string }
   return spawn(process.execPath, args, { env: { ...process.env, DATABOX_TOKEN: jobman.token }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
+async function stopChild(child: ChildProcess | undefined, io: CommandIo): Promise<void> {
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exit = once(child, 'exit');
   child.kill('SIGTERM');
@@ -166,7 +171,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   try {
     await exit;
   } catch (err) {
-    process.stderr.write(`databox: the Taskman did not stop cleanly: ${messageOf(err)}\n`);
+    io.stderr.write(`databox: the Taskman did not stop cleanly: ${messageOf(err)}\n`);
   } finally {
     clearTimeout(timer);
   }

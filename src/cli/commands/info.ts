@@ -1,23 +1,27 @@
 import type { Command } from 'commander';
-import { openGeoTiff, type RasterInfo } from '../../raster/index.js';
+
+import { closeSharedCodecs, openGeoTiff, type RasterInfo } from '../../raster/index.js';
+import { closeSharedConnections } from '../../storage/index.js';
+import type { CliContext } from '../context.js';
 
 /** `databox info <url> [--json]`: what a raster holds, read from its header alone. */
-export function registerInfo(program: Command): void {
-  program
-    .command('info')
-    .description('show size, type, georeferencing, CRS, nodata, blocks, compression and overviews of a GeoTIFF')
+function defineInfo(command: Command, { io }: CliContext): void {
+  command
     .argument('<url>', 'path, file://, http(s):// or s3:// URL of a GeoTIFF')
     .option('--json', 'print one JSON object')
     .action(async (url: string, opts: { json?: boolean }) => {
       const tiff = await openGeoTiff(url);
       try {
         const info = tiff.info();
-        process.stdout.write(opts.json ? `${JSON.stringify(info, jsonNumbers)}\n` : formatInfo(info));
+        io.stdout.write(opts.json ? `${JSON.stringify(info, jsonNumbers)}\n` : formatInfo(info));
       } finally {
         await tiff.close();
       }
     });
 }
+
+export const commands = { info: defineInfo };
+export const close = (): Promise<unknown> => Promise.all([closeSharedConnections(), closeSharedCodecs()]);
 
 /** JSON has no NaN or infinity; nodata NaN must not read as "no nodata", so they print as GDAL spells them. */
 function jsonNumbers(_key: string, value: unknown): unknown {

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 
 import { NDVI_DTYPES, type NdviDType } from '../../algebra/index.js';
 import { planNdvi, runNdviJob } from '../../jobs/index.js';
+import { closeClusterRun, clusterOptions, collect, formatSceneSummary, jobsProgressBar, placement, runTimings, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from '../cluster-run.js';
 import type { CliContext } from '../context.js';
 import { choiceOption } from '../options.js';
-import { clusterOptions, collect, formatSceneSummary, placement, progressBar, runTimings, windowOptions, withCluster, type ClusterFlags, type WindowFlags } from './cluster-run.js';
 
 interface NdviFlags extends ClusterFlags, WindowFlags {
   red: string[];
@@ -17,12 +17,8 @@ interface NdviFlags extends ClusterFlags, WindowFlags {
  * `databox ndvi --red <url|glob> --nir <url|glob> --out <url-prefix>`: NDVI of many scenes, distributed.
  * On an embedded cluster by default, or on a running one with `--jobman`.
  */
-export function registerNdvi(program: Command, { signal }: CliContext): void {
-  const command = program
-    .command('ndvi')
-    .description(
-      'NDVI = (NIR - Red) / (NIR + Red) of every scene into one COG each, on a cluster: windows of each scene run as subtasks, and each scene’s COG is assembled from their compressed tiles',
-    )
+function defineNdvi(ndvi: Command, { signal, io }: CliContext): void {
+  const command = ndvi
     .requiredOption('--red <url|glob>', 'red bands (Landsat 8/9: B4): a file, a URL, or a glob, local or s3://; repeatable', collect)
     .requiredOption('--nir <url|glob>', 'near-infrared bands (Landsat 8/9: B5), paired with the red ones by scene name (the file name without its band suffix); repeatable', collect)
     .requiredOption('--out <url-prefix>', 'directory or URL prefix: each scene goes to <out>/<scene>_NDVI.tif (a .tif name for a single scene)')
@@ -30,7 +26,7 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
   clusterOptions(windowOptions(command)).action(async (flags: NdviFlags) => {
     const plan = await planNdvi({ red: flags.red, nir: flags.nir, out: flags.out, signal });
     const run = await withCluster(flags, signal, async (cluster) => {
-      const bar = progressBar(process.stderr, 'ndvi');
+      const bar = jobsProgressBar(io.stderr, 'ndvi');
       try {
         return await runNdviJob(
           cluster.client,
@@ -42,6 +38,9 @@ export function registerNdvi(program: Command, { signal }: CliContext): void {
       }
     }, plan.scenes.flatMap((s) => [s.red, s.nir, s.out]));
     const result = run.value;
-    process.stdout.write(flags.json ? `${JSON.stringify({ ...result, ...runTimings(run) })}\n` : formatSceneSummary(result.scenes, result.seconds, result.jobs, run));
+    io.stdout.write(flags.json ? `${JSON.stringify({ ...result, ...runTimings(run) })}\n` : formatSceneSummary(result.scenes, result.seconds, result.jobs, run));
   });
 }
+
+export const commands = { ndvi: defineNdvi };
+export const close = closeClusterRun;

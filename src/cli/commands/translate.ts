@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
+
+import { COMPRESSIONS, DEFLATE_STRATEGIES, RESAMPLINGS, closeSharedCodecs, translate, type CogCompression, type DeflateStrategy, type OverviewResampling } from '../../raster/index.js';
+import { closeSharedConnections } from '../../storage/index.js';
 import { UsageError, type CliContext } from '../context.js';
-import { COMPRESSIONS, DEFLATE_STRATEGIES, RESAMPLINGS, translate, type CogCompression, type DeflateStrategy, type OverviewResampling } from '../../raster/index.js';
-import { blockOption, checkTiffName, choiceOption, formatBytes, intOption } from '../options.js';
-import { progressBar } from '../progress.js';
+import { blockOption, checkTiffName, choiceOption, intOption } from '../options.js';
+import { formatBytes, progressBar } from '../view.js';
+
+/** The bar's resolution: translate reports a fraction done. */
+const PROGRESS_STEPS = 1000;
 
 /** Levels each compression takes. */
 const LEVELS: Partial<Record<CogCompression, [number, number]>> = { deflate: [1, 9], zstd: [1, 22] };
@@ -17,10 +22,8 @@ interface TranslateFlags {
 }
 
 /** `databox translate <in> <out>`: any readable GeoTIFF in, a Cloud Optimized GeoTIFF out, pixels unchanged. */
-export function registerTranslate(program: Command, { signal }: CliContext): void {
-  program
-    .command('translate')
-    .description('copy any readable GeoTIFF into a Cloud Optimized GeoTIFF, pixels unchanged')
+function defineTranslate(command: Command, { signal, io }: CliContext): void {
+  command
     .argument('<in-url>', 'GeoTIFF to read (path, file://, http(s)://, s3://)')
     .argument('<out-url>', 'COG to write (path, file://, s3://)')
     .option('--compress <method>', `tile compression: ${COMPRESSIONS.join(', ')}`, choiceOption('--compress', COMPRESSIONS), 'deflate')
@@ -45,7 +48,8 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
         );
       }
       const started = performance.now();
-      const progress = progressBar('translate');
+      const progress = progressBar(io.stderr, 'translate');
+      progress.update(0, PROGRESS_STEPS);
       try {
         const result = await translate(input, output, {
           compression: flags.compress,
@@ -54,12 +58,12 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
           blockSize: flags.block,
           overviews: flags.overviews,
           bigtiff: flags.bigtiff ? true : 'auto',
-          onProgress: (f) => progress.update(f),
+          onProgress: (f) => progress.update(Math.round(f * PROGRESS_STEPS), PROGRESS_STEPS),
           signal,
         });
         progress.stop();
         const levels = result.levels.map(([w, h]) => `${w}×${h}`).join(', ');
-        process.stdout.write(
+        io.stdout.write(
           `wrote ${result.url}: ${formatBytes(result.bytes)}, ${result.bigTiff ? 'BigTIFF' : 'classic TIFF'}, levels ${levels}, ` +
             `${((performance.now() - started) / 1000).toFixed(2)} s\n`,
         );
@@ -68,3 +72,6 @@ export function registerTranslate(program: Command, { signal }: CliContext): voi
       }
     });
 }
+
+export const commands = { translate: defineTranslate };
+export const close = (): Promise<unknown> => Promise.all([closeSharedConnections(), closeSharedCodecs()]);

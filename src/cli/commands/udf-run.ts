@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 
-import { Cluster, type JobmanClient, type UdfJobOptions } from '../../engine/index.js';
+import { Cluster, JobFailedError, type JobmanClient, type UdfJobOptions } from '../../engine/index.js';
 import { splitByFile } from '../../jobs/index.js';
 import { checkWritable, writeAll } from '../../storage/index.js';
-import { UsageError } from '../context.js';
-import { failUnlessSucceeded, summarizeRun, formatRunSummary, waitWithProgress, type CommandIo, type RunFlags } from './engine-client.js';
+import { UsageError, type CommandIo } from '../context.js';
+import { formatRunSummary, jobFailure, summarizeRun, type RunFlags } from '../jobman.js';
+import { followJob } from '../view.js';
 
 export interface UdfRunFlags {
   inputs?: string;
@@ -17,6 +18,10 @@ export interface UdfRunFlags {
  * `databox run <udf-file> --inputs ...`: bundles and uploads the module, runs it as a map (or
  * map-reduce) job with the same progress bar and summary as a built-in run, and writes the results, in
  * input order, as JSON to `--out` (else stdout; with `--json`, into the summary line).
+ *
+ * It waits once: the job handle's `result()` waits for the map job (and the reductions), its progress
+ * events drawing the bar and leaving the map job's last state for the summary; a job that fails, map
+ * or reduce, ends the command with the same error as a built-in run's.
  */
 export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client: JobmanClient, signal: AbortSignal, io: CommandIo): Promise<void> {
   if (flags.count !== undefined || flags.arg !== undefined) throw new UsageError('--count and --arg are for built-in tasks; an RS-UDF takes --inputs <json-file|glob>');
@@ -25,7 +30,8 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   const inputs = await readInputs(flags.inputs);
   if (flags.out !== undefined) await checkWritable(flags.out, { signal });
   const cluster = Cluster.of(client);
-  const opts: UdfJobOptions = { signal };
+  const follow = followJob(io.stderr, signal);
+  const opts: UdfJobOptions = { signal, onProgress: follow.onProgress };
   if (flags.priority) opts.priority = true;
   if (flags.node !== undefined) opts.node = flags.node;
   if (flags.retries !== undefined) opts.retries = flags.retries;
@@ -33,11 +39,15 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   if (flags.onFailure !== undefined) opts.onFailure = flags.onFailure;
   if (flags.memoryMb !== undefined) opts.memoryMb = flags.memoryMb;
   const handle = flags.reduce ? await cluster.submitMapReduce(file, inputs, opts) : await cluster.submitMap(file, inputs, opts);
-  const submitted = await client.getJob(handle.id, signal);
-  io.stderr.write(`job ${handle.id} submitted: ${file} over ${submitted.total} input${submitted.total === 1 ? '' : 's'}${flags.reduce ? ', then reduced' : ''}; waiting (Ctrl-C stops waiting, not the job)\n`);
-  const final = await waitWithProgress(client, submitted, signal, io.stderr);
-  failUnlessSucceeded(final);
-  const results = await handle.result();
+  // The map job has one subtask per input.
+  io.stderr.write(`job ${handle.id} submitted: ${file} over ${inputs.length} input${inputs.length === 1 ? '' : 's'}${flags.reduce ? ', then reduced' : ''}; waiting (Ctrl-C stops waiting, not the job)\n`);
+  let results: unknown;
+  try {
+    results = await follow.wait(handle.id, () => handle.result());
+  } catch (err) {
+    throw err instanceof JobFailedError ? jobFailure(err.job) : err;
+  }
+  const final = follow.last ?? (await client.getJob(handle.id, signal));
   const summary = summarizeRun(final);
   const text = JSON.stringify(results, plainJson);
   if (flags.out !== undefined) await writeAll(flags.out, new TextEncoder().encode(`${text}\n`), { signal });

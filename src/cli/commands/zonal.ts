@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { STAT_NAMES, formatZonalCsv, formatZonalJson, parseStats } from '../../algebra/index.js';
 import { DEFAULT_ZONAL_STATS, planZonalJob, readZonalInputs, runZonalJob, type ZonalJob, type ZonalOptions, type ZonalResult } from '../../jobs/index.js';
 import { checkWritable, writeAll } from '../../storage/index.js';
+import { absoluteUrl, closeClusterRun, clusterOptions, formatRunLine, jobsProgressBar, placement, runTimings, withCluster, type ClusterFlags, type ClusterRun } from '../cluster-run.js';
 import { UsageError, type CliContext } from '../context.js';
-import { absoluteUrl, formatBytes, intOption } from '../options.js';
-import { clusterOptions, formatRunLine, placement, progressBar, runTimings, withCluster, type ClusterFlags, type ClusterRun } from './cluster-run.js';
-import { formatTable } from './engine-client.js';
+import { intOption } from '../options.js';
+import { formatBytes, formatTable } from '../view.js';
 
 interface ZonalFlags extends ClusterFlags {
   raster: string;
@@ -26,12 +26,8 @@ interface ZonalFlags extends ClusterFlags {
  * `databox zonal --raster <url> --zones <geojson> --out <stats.csv|stats.json>`: statistics of a band
  * inside each polygon, on a cluster, with the blocks the zones cover spread over the nodes by bytes.
  */
-export function registerZonal(program: Command, { signal }: CliContext): void {
-  const command = program
-    .command('zonal')
-    .description(
-      'zonal statistics: for each polygon of a zones file (GeoJSON, GeoPackage, FlatGeobuf, Shapefile), statistics of the raster pixels whose centre is inside (or every pixel it touches), on a cluster; the blocks the zones cover are spread over the nodes balanced by compressed bytes, and partial statistics merge exactly',
-    )
+function defineZonal(zonal: Command, { signal, io }: CliContext): void {
+  const command = zonal
     .requiredOption('--raster <url>', 'the raster: a path, or an http(s):// or s3:// URL')
     .requiredOption('--zones <file>', 'polygons (Polygon and MultiPolygon features, holes allowed): GeoJSON, GeoPackage (.gpkg), FlatGeobuf (.fgb) or Shapefile (.shp, with its .dbf and .prj beside it), told apart by content; a path or URL')
     .option('--zones-crs <crs>', 'CRS of the zones\' coordinates: EPSG:NNNN, a bare EPSG number, a PROJ string or WKT; overrides the CRS the file names, as ogr2ogr -s_srs does (default: the file\'s CRS, else EPSG:4326, and then coordinates beyond ±180/±90 are refused)')
@@ -66,10 +62,10 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
     const run = await withCluster(flags, signal, async (cluster, where) => {
       const job = await planZonalJob(cluster.client, options, inputs);
       if (flags.dryRun) {
-        process.stdout.write(flags.json ? `${JSON.stringify(planJson(job))}\n` : formatPlan(job, where));
+        io.stdout.write(flags.json ? `${JSON.stringify(planJson(job))}\n` : formatPlan(job, where));
         return undefined;
       }
-      const bar = progressBar(process.stderr, 'zonal');
+      const bar = jobsProgressBar(io.stderr, 'zonal');
       let result: ZonalResult;
       try {
         result = await runZonalJob(cluster.client, { ...options, onProgress: bar.update }, job);
@@ -83,11 +79,14 @@ export function registerZonal(program: Command, { signal }: CliContext): void {
     if (run.value === undefined) return;
     const { job, result } = run.value;
     const out = flags.out!;
-    process.stdout.write(
+    io.stdout.write(
       flags.json ? `${JSON.stringify({ ...planJson(job), nodes: result.nodes, jobs: result.jobs, seconds: result.seconds, ...runTimings(run), out })}\n` : formatRun(job, result, run, out),
     );
   });
 }
+
+export const commands = { zonal: defineZonal };
+export const close = closeClusterRun;
 
 function planJson(job: ZonalJob): object {
   const p = job.plan;

@@ -4,21 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import {
-  formatCancel,
-  formatEta,
-  formatJobs,
-  formatNodes,
-  formatRunSummary,
-  formatTable,
-  progressFigures,
-  registerClientCommands,
-  summarizeRun,
-} from '../../src/cli/commands/engine-client.js';
+import { formatCancel } from '../../src/cli/commands/cancel.js';
+import { formatJobs } from '../../src/cli/commands/jobs.js';
+import { formatNodes } from '../../src/cli/commands/nodes.js';
 import { InterruptedError } from '../../src/cli/context.js';
+import { formatRunSummary, summarizeRun } from '../../src/cli/jobman.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { formatEta, formatTable, progressFigures } from '../../src/cli/view.js';
 import { JobmanClient, type JobView, type NodeView } from '../../src/engine/client/index.js';
 import { startJobman, type Jobman } from '../../src/engine/jobman/server.js';
 import { DataboxError } from '../../src/errors.js';
@@ -53,8 +48,8 @@ interface Run {
 }
 
 /**
- * Runs `databox ...args` through the commands registered on a fresh program, turning what it throws
- * into an exit code and a stderr line as `main` does.
+ * Runs `databox ...args` through a fresh program built as `main` builds it, writing to strings, and
+ * turns what it throws into an exit code and a stderr line as `main` does.
  */
 async function databox(args: string[], options: { signal?: AbortSignal; tty?: boolean; onStderr?: (text: string) => void } = {}): Promise<Run> {
   let stdout = '';
@@ -69,12 +64,9 @@ async function databox(args: string[], options: { signal?: AbortSignal; tty?: bo
     }),
     { isTTY: options.tty ?? false, columns: 120 },
   );
-  const program = new Command()
-    .name('databox')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  registerClientCommands(program, { signal: options.signal ?? new AbortController().signal }, { stdout: { write: (s: string) => (stdout += s) }, stderr: stderrStream });
+  const io = { stdout: { write: (s: string) => (stdout += s) }, stderr: stderrStream };
   try {
+    const { command: program } = await buildProgram({ signal: options.signal ?? new AbortController().signal, io }, args);
     await program.parseAsync(args, { from: 'user' });
     return { code: 0, stdout, stderr };
   } catch (err) {

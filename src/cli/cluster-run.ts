@@ -1,15 +1,28 @@
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
-import { Cluster, JobmanClient, connect } from '../../engine/index.js';
-import { blockOption, formatBytes, intOption } from '../options.js';
-import { formatTable } from './engine-client.js';
+import { Cluster, JobmanClient, connect } from '../engine/index.js';
+import { closeSharedCodecs } from '../raster/index.js';
+import { closeSharedConnections, parseStorageUrl } from '../storage/index.js';
+import type { CommandIo } from './context.js';
+import { blockOption, intOption } from './options.js';
+import { formatBytes, formatTable, progressBar, type ProgressBar } from './view.js';
 
 /**
  * What the map-algebra commands (`ndvi`, `calc`, `chlorophyll`, `focal`, `zonal`) share: where they
  * run (an embedded cluster by default, or a running one with `--jobman`), their progress bar, and the
  * summary table of the files they write.
  */
+
+/** Ends the kept-alive connections and S3 clients, and the codec threads, a raster command leaves behind. */
+export async function closeClusterRun(): Promise<void> {
+  await Promise.all([closeSharedConnections(), closeSharedCodecs()]);
+}
+
+/** A local path made absolute, so workers in other directories agree on it; other URLs as they are. */
+export function absoluteUrl(url: string): string {
+  const location = parseStorageUrl(url);
+  return location.kind === 'file' ? location.path : url;
+}
 
 export interface ClusterFlags {
   jobman?: string;
@@ -111,27 +124,23 @@ export function placement(flags: ClusterFlags): { priority?: boolean; node?: str
   return { ...(flags.priority ? { priority: true } : {}), ...(flags.node !== undefined ? { node: flags.node } : {}) };
 }
 
-export interface ProgressBar<P> {
-  update(p: P): void;
-  stop(): void;
+/** What the raster jobs report as they go: subtasks done, and scenes done when there are several. */
+export interface JobsProgress {
+  subtasks: number;
+  subtasksDone: number;
+  scenes?: number;
+  scenesDone?: number;
 }
 
-/** Subtasks done, and scenes done when there are several, on a terminal; nothing on a pipe or a file. */
-export function progressBar(stream: NodeJS.WriteStream, label: string): ProgressBar<{ subtasks: number; subtasksDone: number; scenes?: number; scenesDone?: number }> {
-  if (!stream.isTTY) return { update: () => undefined, stop: () => undefined };
-  let bar: cliProgress.SingleBar | undefined;
+/** `ndvi [████░░░░] 42% | scenes 1/3 | subtasks 5/20 | 0:12` on a terminal; nothing on a pipe or a file. */
+export function jobsProgressBar(stream: CommandIo['stderr'], label: string): { update(p: JobsProgress): void; stop(): void } {
+  const bar: ProgressBar = progressBar(stream, label);
   return {
     update: (p) => {
-      if (bar === undefined) {
-        const scenes = p.scenes !== undefined && p.scenes > 1 ? ' | scenes {scenesDone}/{scenes}' : '';
-        bar = new cliProgress.SingleBar(
-          { format: `${label} [{bar}] {percentage}%${scenes} | subtasks {value}/{total} | {duration_formatted}`, stream, hideCursor: true, clearOnComplete: true },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(p.subtasks, p.subtasksDone, { scenes: p.scenes, scenesDone: p.scenesDone });
-      } else bar.update(p.subtasksDone, { scenesDone: p.scenesDone });
+      const scenes = p.scenes !== undefined && p.scenes > 1 ? `scenes ${p.scenesDone ?? 0}/${p.scenes} | ` : '';
+      bar.update(p.subtasksDone, p.subtasks, `${scenes}subtasks ${p.subtasksDone}/${p.subtasks}`);
     },
-    stop: () => bar?.stop(),
+    stop: () => bar.stop(),
   };
 }
 
