@@ -45,11 +45,6 @@ const udfs = new UdfRunner({
 
 /** The tasks this worker may run: the diagnostic built-ins and the packages its Taskman registered. */
 const tasks = TaskRegistry.fromEnv();
-// The packages load (and warm up: codec threads) while the worker is idle, so a fresh cluster's first
-// job does not pay for them; a package that fails here fails again, with its error, when a task needs it.
-setImmediate(() => void tasks.preload().catch((err: unknown) => process.stderr.write(`databox worker: task packages not preloaded: ${messageOf(err)}\n`)));
-
-setInterval(() => send({ t: 'heartbeat', running }), heartbeatMs).unref();
 
 process.on('message', (raw) => {
   const parsed = toWorkerSchema.safeParse(raw);
@@ -129,4 +124,11 @@ async function drain(): Promise<void> {
   if (process.connected) send({ t: 'pull', want });
 }
 
+// The task packages load (and warm up: codec threads) before this worker says it is alive or asks for
+// work, so a fresh cluster's first job does not pay for them. Loading a module graph holds this thread
+// (about 0.3 s, more on a busy machine), so no heartbeat could go out meanwhile: until its first
+// heartbeat a worker is under its Taskman's start-up allowance instead. A package that fails here fails
+// again, with its error, when one of its tasks runs.
+await tasks.preload().catch((err: unknown) => process.stderr.write(`databox worker: task packages not preloaded: ${messageOf(err)}\n`));
+setInterval(() => send({ t: 'heartbeat', running }), heartbeatMs).unref();
 send({ t: 'pull', want });

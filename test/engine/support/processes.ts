@@ -97,6 +97,11 @@ export class TestCluster {
     const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { ...env, DATABOX_TOKEN: this.token });
     this.daemons.push(d);
     await d.waitForLog(/joined the Jobman/);
+    // Started means able to take work: every worker has loaded its task packages and said it is alive.
+    await this.until(async () => {
+      const view = (await this.nodes()).find((n) => n.name === node);
+      return view !== undefined && view.workers.length === workers && view.workers.every((w) => w.state !== 'starting');
+    }, `the workers of ${node} to be ready`, 60_000);
     return d;
   }
 
