@@ -132,7 +132,7 @@ export interface JobsProgress {
   scenesDone?: number;
 }
 
-/** `ndvi [████░░░░] 42% | scenes 1/3 | subtasks 5/20 | 0:12` on a terminal; nothing on a pipe or a file. */
+/** `ndvi [████░░░░] 42% | scenes 1/3 | subtasks 5/20 | 12s` on a terminal; nothing on a pipe or a file. */
 export function jobsProgressBar(stream: CommandIo['stderr'], label: string): { update(p: JobsProgress): void; stop(): void } {
   const bar: ProgressBar = progressBar(stream, label);
   return {

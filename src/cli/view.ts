@@ -16,7 +16,7 @@ export interface ProgressBar {
 }
 
 /**
- * `label [████░░░░] 42% | detail | 0:12` on `stream` when it is a terminal. It starts on the first
+ * `label [████░░░░] 42% | detail | 12s` on `stream` when it is a terminal. It starts on the first
  * update, since a job's size is known only once its first progress arrives.
  */
 export function progressBar(stream: CommandIo['stderr'], label: string): ProgressBar {
@@ -55,7 +55,7 @@ export interface JobFollower {
 
 /**
  * The one way a command waits for a job: the wait is driven by the job's progress events, which draw a
- * bar on a terminal (`job 7 [███░░] 42% | 42/100 done | 1 failed | 12.5/s | ETA 5s | 0:03`) and keep
+ * bar on a terminal (`job 7 [███░░] 42% | 42/100 done | 1 failed | 12.5/s | ETA 5s | 3s`) and keep
  * the job's last state for the summary, so nothing has to ask for the job again after it ends.
  */
 export function followJob(stderr: CommandIo['stderr'], signal: AbortSignal): JobFollower {
