@@ -9,11 +9,6 @@ import { messageOf } from '../../../errors.js';
 import { zoneOfFeature } from './geojson.js';
 import { ZoneError, type FileCrs, type FileZones, type Zone } from './zone-set.js';
 
-/** FlatGeobuf's magic bytes: "fgb", the major version 3, "fgb", the patch version. */
-export function isFlatGeobuf(head: Uint8Array): boolean {
-  return head[0] === 0x66 && head[1] === 0x67 && head[2] === 0x62 && head[3] === 0x03;
-}
-
 /** The zones of a FlatGeobuf file and the CRS of its header (undefined when it has none). */
 export async function readFlatGeobuf(bytes: Uint8Array, source: string, idField?: string): Promise<FileZones> {
   let header: HeaderMeta | undefined;

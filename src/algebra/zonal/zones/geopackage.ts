@@ -11,13 +11,6 @@ import { messageOf } from '../../../errors.js';
 import { zoneOfFeature } from './geojson.js';
 import { ZoneError, type FileCrs, type FileZones, type Zone } from './zone-set.js';
 
-const SQLITE_MAGIC = 'SQLite format 3\0';
-
-/** An SQLite database starts with "SQLite format 3" and a NUL. */
-export function isSqlite(head: Uint8Array): boolean {
-  return head.length >= 16 && new TextDecoder('latin1').decode(head.subarray(0, 16)) === SQLITE_MAGIC;
-}
-
 /** Bytes of the envelope by the header's envelope indicator: none, xy, xyz, xym, xyzm. */
 const ENVELOPE_BYTES = [0, 32, 48, 48, 64];
 

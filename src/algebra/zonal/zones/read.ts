@@ -8,10 +8,9 @@
  */
 import { parseStorageUrl, openSource, readAll, StorageNotFoundError, type StorageSource } from '../../../storage/index.js';
 import { parseZonesCrs, resolveCrs } from './crs.js';
-import { isFlatGeobuf, readFlatGeobuf } from './flatgeobuf.js';
 import { readGeoJson } from './geojson.js';
-import { isSqlite, readGeoPackage } from './geopackage.js';
-import { isShapefile, readShapefile } from './shapefile.js';
+import { isFlatGeobuf, isShapefile, isSqlite } from './magic.js';
+import type { ShapefileParts } from './shapefile.js';
 import { ZoneError, type FileZones, type ZoneSet } from './zone-set.js';
 
 /** Options of {@link readZones}. */
@@ -94,14 +93,14 @@ async function readFormat(format: ZonesFormat, source: StorageSource, size: numb
     case 'GeoJSON':
       return readGeoJson(new TextDecoder().decode(await all()), url, idField);
     case 'FlatGeobuf':
-      return readFlatGeobuf(await all(), url, idField);
+      return (await import('./flatgeobuf.js')).readFlatGeobuf(await all(), url, idField);
     case 'GeoPackage': {
       const location = parseStorageUrl(url);
       const gpkgOptions = { ...(options.layer !== undefined ? { layer: options.layer } : {}), ...(idField !== undefined ? { idField } : {}) };
-      return readGeoPackage(location.kind === 'file' ? location.path : await all(), url, gpkgOptions);
+      return (await import('./geopackage.js')).readGeoPackage(location.kind === 'file' ? location.path : await all(), url, gpkgOptions);
     }
     case 'Shapefile':
-      return readShapefile(await shapefileParts(url, await all(), signal), url, idField);
+      return (await import('./shapefile.js')).readShapefile(await shapefileParts(url, await all(), signal), url, idField);
   }
 }
 
@@ -124,7 +123,7 @@ async function optional(url: string, signal: AbortSignal | undefined): Promise<U
   }
 }
 
-async function shapefileParts(url: string, shp: Uint8Array, signal: AbortSignal | undefined): Promise<Parameters<typeof readShapefile>[0]> {
+async function shapefileParts(url: string, shp: Uint8Array, signal: AbortSignal | undefined): Promise<ShapefileParts> {
   const [dbfUrl, prjUrl, cpgUrl] = ['dbf', 'prj', 'cpg'].map((ext) => sibling(url, ext)) as [string, string, string];
   const [dbf, prj, cpg] = await Promise.all([optional(dbfUrl, signal), optional(prjUrl, signal), optional(cpgUrl, signal)]);
   if (dbf === undefined) throw new ZoneError(`${url}: its .dbf (the attributes) is missing: there is no ${dbfUrl}`);

@@ -23,11 +23,6 @@ export interface ShapefileParts {
   readonly cpg?: string;
 }
 
-/** A shapefile's main file starts with the file code 9994, big-endian. */
-export function isShapefile(head: Uint8Array): boolean {
-  return head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2] === 0x27 && head[3] === 0x0a;
-}
-
 /** The TextDecoder label a .cpg names: code pages by number ("1252"), else the name itself ("UTF-8"). */
 function encodingOf(cpg: string | undefined): string | undefined {
   const name = cpg?.trim();
