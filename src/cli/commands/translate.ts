@@ -30,7 +30,7 @@ function defineTranslate(command: Command, { signal, io }: CliContext): void {
     .option('--level <n>', 'compression level (DEFLATE 1-9, default 6; ZSTD 1-22, default 9)', intOption('--level', 1, 22))
     .option(
       '--deflate-strategy <s>',
-      "DEFLATE strategy: default (files within 1.05× of GDAL's at the same level) or fast (zlib run-length matching: faster, but 2.6-3.8× GDAL's size on blocky data)",
+      "DEFLATE strategy: default (files within 1.05× of GDAL's at the same level) or fast (zlib run-length matching: faster, but 2-4× GDAL's size on blocky data)",
       choiceOption('--deflate-strategy', DEFLATE_STRATEGIES),
       'default',
     )

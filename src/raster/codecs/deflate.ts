@@ -121,10 +121,12 @@ export interface DeflateBlock {
  * (ZLEVEL 6 runs libdeflate 7; ZLEVEL 9 runs level 10, its near-optimal parser). libdeflate's parser
  * finds more than zlib's at the same level: zlib 1 made class maps 1.28× GDAL's level 1, zlib 6 made
  * linear ramps (proximity- and DEM-like) up to 1.25× GDAL's level 6. Each entry is the cheapest that
- * kept every test raster (blocky, smooth and noisy, of every type GDAL writes) within 1.05× of GDAL's
- * at that level; see test/raster/deflate-size.test.ts. At level 6 only ramps needed zlib 8, and a
+ * kept every raster we measured (blocky, smooth and noisy, of every type GDAL writes, at every level)
+ * within 1.05× of GDAL's at that level; test/raster/deflate-size.test.ts holds levels 1, 6 and 9 to it.
+ * At level 6 only ramps needed zlib 8, and a
  * ramp shrinks to 1 or 2% of its size, so zlib 8 runs only where zlib 6 went under 1/32: on imagery,
- * focal outputs and proximity rasters, zlib 8 costs 2 to 4 times zlib 6 for under 1% less.
+ * focal outputs and proximity rasters, zlib 8 costs up to 3 times zlib 6 for under 1% less. Class maps
+ * shrink as far and get the second pass too: a quarter smaller than zlib 6, in 3 to 4 times its time.
  *
  * Level 9 is zlib's best and cannot match a near-optimal parser: it is up to 1.14× GDAL's level 9
  * where matches abound (class maps, smooth DEMs).
@@ -162,9 +164,9 @@ export const RLE_MAX_LEVEL = 6;
  * 'fast' is zlib's run-length strategy (Z_RLE: matches at distance 1 only) on predicted blocks at
  * levels 1 to 6, and zlib at the level asked otherwise. Predicted imagery is mostly runs of small
  * differences, where a search for long matches buys little: on a full-size Landsat-like UInt16 band it
- * compresses about 3 times faster than 'default' for a file about 1% larger. But it misses every match
- * farther back than one byte, so on blocky data (class maps, focal outputs, proximity rasters) files
- * come out 2.6 to 3.8 times GDAL's; see README.md, Benchmarks.
+ * compresses 3.4 times faster than 'default' for a file 1.2% larger. But it misses every match farther
+ * back than one byte, so on blocky data (class maps, focal outputs, proximity rasters) files come out 2
+ * to 4 times GDAL's, and up to 12 times on ramps; see README.md, Benchmarks.
  */
 export function deflateOptions(level: number, block: DeflateBlock, strategy: DeflateStrategy = 'default'): zlib.ZlibOptions {
   const { Z_DEFAULT_STRATEGY, Z_FILTERED, Z_RLE } = zlib.constants;

@@ -15,9 +15,9 @@ import { DEFAULT_ZSTD_LEVEL, checkZstdLevel, zstdCompress } from './zstd.js';
 /** An {@link EncodeLayout} plus how DEFLATE should spend its effort. */
 export interface EncodeSettings extends EncodeLayout {
   /**
-   * 'default' keeps DEFLATE files within 1.05× of GDAL's at the same level; 'fast' uses zlib's
-   * run-length strategy on predicted blocks up to level 6 (about 3 times faster on smooth or noisy
-   * imagery, but up to 17 times GDAL's size on blocky data); see `deflateOptions`. Ignored by the other
+   * 'default' keeps DEFLATE files within 1.05× of GDAL's at the same level (level 9 aside); 'fast'
+   * uses zlib's run-length strategy on predicted blocks up to level 6 (about 3 times faster on imagery,
+   * but 2 to 4 times GDAL's size on blocky data); see `deflateOptions`. Ignored by the other
    * compressions. @defaultValue 'default'
    */
   deflateStrategy?: DeflateStrategy | undefined;

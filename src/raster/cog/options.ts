@@ -39,9 +39,9 @@ export interface CogOptions {
   /**
    * DEFLATE only: 'default' keeps tiles within 1.05× of GDAL's at the same level (level 9 aside, up to
    * 1.15×); 'fast' runs zlib's run-length strategy on predicted tiles up to level 6, about 3 times
-   * faster to compress on smooth or noisy imagery for a file under 1% larger, but up to 17 times
-   * GDAL's size on blocky data (class maps, focal outputs, large nodata areas). See README.md,
-   * Benchmarks. @defaultValue 'default'
+   * faster to compress on imagery for a file about 1% larger, but 2 to 4 times GDAL's size on blocky
+   * data (class maps, focal outputs, large nodata areas). See README.md, Benchmarks.
+   * @defaultValue 'default'
    */
   deflateStrategy?: DeflateStrategy;
   /** Predictor: 2 for integers and 3 for floats when true. @defaultValue true unless compression is 'none' */
