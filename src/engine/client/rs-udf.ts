@@ -12,7 +12,7 @@ import { checkBundle } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
 import { checkNodeStorage } from '../storage-settings.js';
 import { JobmanClient, type JobEvent } from './client.js';
-import { JobFailedError, jobResults, waitForSuccess } from './wait.js';
+import { jobResults, waitForSuccess } from './wait.js';
 
 /**
  * The RS-UDF API: the paper's four interfaces (`map`, `mapReduce`, `submitMap`, `submitMapReduce`) and

@@ -18,7 +18,6 @@ import {
   type ZonalPlan,
   type Zone,
   type ZoneRow,
-  type ZoneStats,
 } from '../../algebra/index.js';
 import type { ZonalTilesInput, ZonalTilesResult } from './tasks.js';
 import { pixelZoneToWire } from './wire.js';
