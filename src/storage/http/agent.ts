@@ -1,4 +1,12 @@
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+
+/** undici, loaded on the first http(s):// read: about 0.25 s of modules a local read never needs. */
+export function undiciModule(): Promise<Undici> {
+  return (undici ??= import('undici'));
+}
 
 /**
  * One keep-alive connection pool per process, shared by every HTTP source.
@@ -9,7 +17,8 @@ import { Agent, interceptors, type Dispatcher } from 'undici';
  */
 let shared: Dispatcher | undefined;
 
-export function sharedHttpDispatcher(): Dispatcher {
+export async function sharedHttpDispatcher(): Promise<Dispatcher> {
+  const { Agent, interceptors } = await undiciModule();
   shared ??= new Agent({
     keepAliveTimeout: 10_000,
     keepAliveMaxTimeout: 60_000,

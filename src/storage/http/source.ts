@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 import { StorageError, StorageTransientError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
@@ -7,7 +7,7 @@ import { readBodyWindow } from '../read-body.js';
 import { withRetry } from '../retry.js';
 import { RemoteSource } from '../remote-source.js';
 import { keepObject, keptObject } from './whole-objects.js';
-import { sharedHttpDispatcher } from './agent.js';
+import { sharedHttpDispatcher, undiciModule } from './agent.js';
 import { networkError, parseContentLength, statusError } from './status.js';
 
 /**
@@ -27,7 +27,7 @@ export class HttpSource extends RemoteSource {
     url: string,
     private readonly href: string,
     options: ResolvedRemoteOptions,
-    private readonly dispatcher: Dispatcher = sharedHttpDispatcher(),
+    private readonly ownDispatcher?: Dispatcher,
   ) {
     super(url, options);
   }
@@ -49,7 +49,8 @@ export class HttpSource extends RemoteSource {
   /** The size from a HEAD, or undefined when the server will not say that way. */
   private async head(signal: AbortSignal): Promise<number | undefined> {
     this.stats.requests++;
-    const { statusCode, headers, body } = await request(this.href, { dispatcher: this.dispatcher, method: 'HEAD', signal });
+    const { request } = await undiciModule();
+    const { statusCode, headers, body } = await request(this.href, { dispatcher: await this.dispatcher(), method: 'HEAD', signal });
     await body.dump();
     if (statusCode === 405 || statusCode === 501) return undefined;
     if (statusCode < 200 || statusCode >= 300) throw statusError(this.url, 'HEAD', statusCode, headers);
@@ -67,9 +68,10 @@ export class HttpSource extends RemoteSource {
       if (whole !== undefined) return whole.slice(offset, offset + length);
     }
     const range = rangeHeader(offset, length);
+    const { request } = await undiciModule();
     this.stats.requests++;
     const { statusCode, headers, body } = await request(this.href, {
-      dispatcher: this.dispatcher,
+      dispatcher: await this.dispatcher(),
       method: 'GET',
       headers: { range },
       signal,
@@ -136,6 +138,11 @@ export class HttpSource extends RemoteSource {
       return new Uint8Array(0);
     }
     throw statusError(this.url, 'GET', statusCode, headers);
+  }
+
+  /** The dispatcher given to the constructor, else the process's shared keep-alive pool. */
+  private dispatcher(): Promise<Dispatcher> {
+    return this.ownDispatcher !== undefined ? Promise.resolve(this.ownDispatcher) : sharedHttpDispatcher();
   }
 
   private tooLargeToKeep(what: string, limit: number): StorageError {
