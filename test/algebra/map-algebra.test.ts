@@ -74,7 +74,7 @@ describe.skipIf(!hasGdal)('map algebra on a cluster', () => {
         const b = await cli(['calc', '--expr', expr, '--band', `red=${red}`, '--band', `nir=${nir}`, '--out', calc, '--dtype', dtype, '--block-size', '128', '--window-tiles', '2', ...(dtype === 'int16' ? ['--nodata', '-32768'] : [])]);
         expect(b.stderr).toBe('');
         expect(b.code).toBe(0);
-        expect(b.stdout).toMatch(/^SCENE +SIZE +MIN +MEAN +MAX +COG +WORKER TIME +OUT\ncalc-/);
+        expect(b.stdout).toMatch(/^SCENE +SIZE +MIN +MEAN +MAX +READ +COG +WORKER TIME +OUT\ncalc-/);
         const [p, q] = [gdalProbe(ndvi), gdalProbe(calc)];
         expect(q.cog_errors).toEqual([]);
         expect(q.sha256).toEqual(p.sha256);
