@@ -36,23 +36,12 @@ function timeOnce({ label, cmd, args }) {
   return seconds;
 }
 
-// Counts what a process loads: ES modules through a loader hook, CommonJS files through Module._load,
-// printed to stderr as it exits. Run once per databox command, apart from the timed runs.
-const LOADER = `let port; export function initialize(d) { port = d.port; } export async function load(url, context, next) { port.postMessage(url); return next(url, context); }`;
-const COUNTER = `
-import Module, { register } from 'node:module';
-import { writeSync } from 'node:fs';
-const seen = new Set();
-const { port1, port2 } = new MessageChannel();
-port1.on('message', (url) => seen.add(url)); port1.unref();
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(LOADER)}), import.meta.url, { data: { port: port2 }, transferList: [port2] });
-const load = Module._load;
-Module._load = function (request, parent, isMain) { try { seen.add(Module._resolveFilename(request, parent, isMain)); } catch {} return load.apply(this, arguments); };
-process.on('exit', () => writeSync(2, '\\nMODULES ' + [...seen].filter((u) => !u.startsWith('node:') && u.includes('/')).length + '\\n'));
-`;
+// Counts what a process loads (scripts/module-recorder.mjs lists it), once per databox command, apart from the timed runs.
+const RECORDER = fileURLToPath(new URL('../scripts/module-recorder.mjs', import.meta.url));
 function modulesLoaded({ args }) {
-  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(COUNTER)}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  return Number(/MODULES (\d+)/.exec(r.stderr)?.[1] ?? Number.NaN);
+  const r = spawnSync(process.execPath, ['--import', RECORDER, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const list = /LOADED (\[.*\])/.exec(r.stderr)?.[1];
+  return list === undefined ? Number.NaN : JSON.parse(list).filter((u) => !u.startsWith('node:') && u.includes('/')).length;
 }
 
 const median = (xs) => {

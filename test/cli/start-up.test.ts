@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -9,25 +10,13 @@ import { commandNamed } from '../../src/cli/program.js';
 import { CLI } from '../helpers/cli.js';
 import { CONFORMANCE } from '../helpers/fixtures.js';
 
-// Records every file a process loads (ES modules through a loader hook, CommonJS through Module._load)
-// and prints the list to stderr as it exits.
-const LOADER = `let port; export function initialize(d) { port = d.port; } export async function load(url, context, next) { port.postMessage(url); return next(url, context); }`;
-const RECORDER = `
-import Module, { register } from 'node:module';
-import { writeSync } from 'node:fs';
-const seen = new Set();
-const { port1, port2 } = new MessageChannel();
-port1.on('message', (url) => seen.add(url)); port1.unref();
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(LOADER)}), import.meta.url, { data: { port: port2 }, transferList: [port2] });
-const load = Module._load;
-Module._load = function (request, parent, isMain) { try { seen.add(Module._resolveFilename(request, parent, isMain)); } catch {} return load.apply(this, arguments); };
-process.on('exit', () => writeSync(2, '\\nLOADED ' + JSON.stringify([...seen]) + '\\n'));
-`;
+/** Prints every file the process loads, as `LOADED [...]` on stderr at exit. */
+const RECORDER = fileURLToPath(new URL('../../scripts/module-recorder.mjs', import.meta.url));
 
 /** The files `databox ...args` loads, paths relative to the checkout's dist/ or node_modules/. */
 function loadedBy(args: string[]): Promise<{ code: number | null; files: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(RECORDER)}`, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', RECORDER, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
