@@ -82,6 +82,28 @@ describe('the S3 sink', () => {
     expectSameBytes(await readAll(url, { s3: { client } }), data);
   });
 
+  it('sends the same bytes again when a single PutObject is retried after a throttling answer', async () => {
+    const url = s3.url('retried.tif');
+    const data = patternBytes(200_000, 23);
+    // A client whose first PutObject fails as a throttled S3 answers (503 SlowDown): the sink retries it.
+    const flaky = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    let refused = 0;
+    flaky.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'PutObjectCommand' && refused++ === 0) throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseFirstPut' },
+    );
+    try {
+      await writeAll(url, data, { s3: { client: flaky }, retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+      expect(refused).toBe(2);
+      expectSameBytes(await readAll(url, { s3: { client } }), data);
+    } finally {
+      flaky.destroy();
+    }
+  });
+
   it('uploads a bigger object in parts while it is written, and it reads back byte for byte', async () => {
     const url = s3.url('big.tif');
     const data = patternBytes(12 * MiB + 12_345, 22);
