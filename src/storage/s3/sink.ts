@@ -24,6 +24,8 @@ export class S3Sink implements ByteSink {
   private readonly parts: CompletedPart[] = [];
   private inFlight: Promise<void> | undefined;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  /** The SDK and the client, looked up on the sink's first call. */
+  private s3: Promise<S3> | undefined;
 
   constructor(
     readonly url: string,
@@ -151,7 +153,8 @@ export class S3Sink implements ByteSink {
 
   /** One S3 call with retries and a time limit; the SDK and the client load on the sink's first call. */
   private async send<T>(call: (signal: AbortSignal, s3: S3) => Promise<T>, signal: AbortSignal | undefined = this.options.signal): Promise<T> {
-    const s3: S3 = { sdk: await s3Sdk(), client: await s3ClientFor(this.options.s3) };
+    this.s3 ??= Promise.all([s3Sdk(), s3ClientFor(this.options.s3)]).then(([sdk, client]) => ({ sdk, client }));
+    const s3 = await this.s3;
     return withRetry(this.url, this.options.retry, signal, () => timedAttempt(this.url, this.options.timeoutMs, signal, (s) => call(s, s3), s3Error));
   }
 

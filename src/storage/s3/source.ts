@@ -22,8 +22,11 @@ export class S3Source extends RemoteSource {
     super(url, options);
   }
 
+  private clientOnce: Promise<S3Client> | undefined;
+
+  /** The shared client for these options, looked up once per source (the SDK loads on the first). */
   private get client(): Promise<S3Client> {
-    return s3ClientFor(this.options.s3);
+    return (this.clientOnce ??= s3ClientFor(this.options.s3));
   }
 
   protected fetchSize(signal: AbortSignal): Promise<number> {
