@@ -1,5 +1,3 @@
-import type { Dispatcher } from 'undici';
-
 import { StorageError, StorageTransientError } from '../errors.js';
 import type { ResolvedRemoteOptions } from '../options.js';
 import { headerValue, parseContentRange, rangeHeader } from '../range.js';
@@ -27,7 +25,6 @@ export class HttpSource extends RemoteSource {
     url: string,
     private readonly href: string,
     options: ResolvedRemoteOptions,
-    private readonly ownDispatcher?: Dispatcher,
   ) {
     super(url, options);
   }
@@ -50,7 +47,7 @@ export class HttpSource extends RemoteSource {
   private async head(signal: AbortSignal): Promise<number | undefined> {
     this.stats.requests++;
     const { request } = await undiciModule();
-    const { statusCode, headers, body } = await request(this.href, { dispatcher: await this.dispatcher(), method: 'HEAD', signal });
+    const { statusCode, headers, body } = await request(this.href, { dispatcher: await sharedHttpDispatcher(), method: 'HEAD', signal });
     await body.dump();
     if (statusCode === 405 || statusCode === 501) return undefined;
     if (statusCode < 200 || statusCode >= 300) throw statusError(this.url, 'HEAD', statusCode, headers);
@@ -71,7 +68,7 @@ export class HttpSource extends RemoteSource {
     const { request } = await undiciModule();
     this.stats.requests++;
     const { statusCode, headers, body } = await request(this.href, {
-      dispatcher: await this.dispatcher(),
+      dispatcher: await sharedHttpDispatcher(),
       method: 'GET',
       headers: { range },
       signal,
@@ -119,15 +116,13 @@ export class HttpSource extends RemoteSource {
           return b;
         });
       });
-      if (!mine) {
-        // Another read is already fetching it: this body is not needed. If that fetch fails, the retry
-        // loop sends this read again.
-        body.destroy();
-        const other = await whole.catch(() => undefined);
-        if (other === undefined) throw new StorageTransientError(this.url, 'a concurrent whole-object read failed');
-        return other.slice(offset, offset + length);
-      }
-      return (await whole).slice(offset, offset + length);
+      // Another read already fetching it makes this body needless; if that fetch fails, this read's
+      // retry loop sends it again.
+      if (!mine) body.destroy();
+      const all = await whole.catch((err: unknown) => {
+        throw mine ? err : new StorageTransientError(this.url, 'a concurrent whole-object read failed');
+      });
+      return all.slice(offset, offset + length);
     }
 
     await body.dump().catch(() => undefined);
@@ -138,11 +133,6 @@ export class HttpSource extends RemoteSource {
       return new Uint8Array(0);
     }
     throw statusError(this.url, 'GET', statusCode, headers);
-  }
-
-  /** The dispatcher given to the constructor, else the process's shared keep-alive pool. */
-  private dispatcher(): Promise<Dispatcher> {
-    return this.ownDispatcher !== undefined ? Promise.resolve(this.ownDispatcher) : sharedHttpDispatcher();
   }
 
   private tooLargeToKeep(what: string, limit: number): StorageError {
