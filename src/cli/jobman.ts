@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { JobmanClient, type JobView, type SubmitJob } from '../engine/index.js';
+import { JobmanClient, readCa, type JobView, type SubmitJob } from '../engine/index.js';
 import { DataboxError } from '../errors.js';
 
 /**
@@ -12,17 +12,20 @@ import { DataboxError } from '../errors.js';
 export interface JobmanFlags {
   jobman?: string;
   home?: string;
+  ca?: string;
 }
 
-/** Adds `--jobman` and `--home`. */
+/** Adds `--jobman`, `--home` and `--ca`. */
 export function withJobman(command: Command): Command {
   return command
     .option('--jobman <url>', 'the Jobman (default: DATABOX_JOBMAN, else http://127.0.0.1:7070)')
-    .option('--home <dir>', 'directory holding the API token in DIR/token, unless DATABOX_TOKEN is set (default: ~/.databox)');
+    .option('--home <dir>', 'directory holding the API token in DIR/token, unless DATABOX_TOKEN is set (default: ~/.databox)')
+    .option('--ca <file>', 'PEM certificate authority to check an https Jobman against (default: DATABOX_CA, else the system’s)');
 }
 
-export function openJobman(flags: JobmanFlags): Promise<JobmanClient> {
-  return JobmanClient.open({ ...(flags.jobman !== undefined ? { url: flags.jobman } : {}), ...(flags.home !== undefined ? { home: flags.home } : {}) });
+export async function openJobman(flags: JobmanFlags): Promise<JobmanClient> {
+  const ca = await readCa(flags.ca);
+  return JobmanClient.open({ ...(flags.jobman !== undefined ? { url: flags.jobman } : {}), ...(flags.home !== undefined ? { home: flags.home } : {}), ...(ca !== undefined ? { ca } : {}) });
 }
 
 /** Commander's parser of a `<id>` argument. */

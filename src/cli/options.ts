@@ -57,3 +57,8 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
     return value as T;
   };
 }
+
+/** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */
+export function expandHome(dir: string): string {
+  return dir === '~' || dir.startsWith('~/') ? `${process.env.HOME ?? ''}${dir.slice(1)}` : dir;
+}

@@ -25,9 +25,17 @@ export function tokenPath(home: string): string {
  * The API token in `HOME/token`, written with a new random one (mode 0600, in a 0700 directory) the
  * first time. Two Jobmen starting at once cannot both write it: the file is created exclusively.
  */
-export async function ensureToken(home: string): Promise<string> {
+export function ensureToken(home: string): Promise<string> {
+  return ensureSecret(home, 'token');
+}
+
+/**
+ * The secret in `HOME/<name>`: made at random (24 bytes, base64url) and written exclusively, mode
+ * 0600 in a 0700 directory, the first time; read back afterwards.
+ */
+export async function ensureSecret(home: string, name: string): Promise<string> {
   await ensureDirectory(home, { mode: 0o700 });
-  const path = tokenPath(home);
+  const path = join(home, name);
   const fresh = randomBytes(24).toString('base64url');
   try {
     const handle = await open(path, 'wx', 0o600);
@@ -40,8 +48,15 @@ export async function ensureToken(home: string): Promise<string> {
     return fresh;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return readToken(home);
+    return readSecretFile(path);
   }
+}
+
+/** A secret file's one line; a clear error when it does not hold one. */
+export async function readSecretFile(path: string): Promise<string> {
+  const token = (await readFile(path, 'utf8')).trim();
+  if (!/^[A-Za-z0-9_\-.~+/=]{16,256}$/.test(token)) throw new DataboxError('ERR_BAD_TOKEN', `${path} does not hold a token (16-256 URL-safe characters on one line)`);
+  return token;
 }
 
 /** The token a client sends: `DATABOX_TOKEN`, else `HOME/token`. A clear error when there is neither. */
@@ -49,18 +64,31 @@ export async function readToken(home: string, env: NodeJS.ProcessEnv = process.e
   const fromEnv = env.DATABOX_TOKEN?.trim();
   if (fromEnv) return fromEnv;
   const path = tokenPath(home);
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    return await readSecretFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new DataboxError('ERR_NO_TOKEN', `No API token: set DATABOX_TOKEN, or start the Jobman with --home ${home} so it writes ${path}`);
     }
     throw err;
   }
-  const token = text.trim();
-  if (!/^[A-Za-z0-9_\-.~+/=]{16,256}$/.test(token)) throw new DataboxError('ERR_BAD_TOKEN', `${path} does not hold an API token (16-256 URL-safe characters on one line)`);
-  return token;
+}
+
+/**
+ * The PEM of the certificate authority to check an https Jobman against: the file `path` names (`--ca`),
+ * else the one `DATABOX_CA` names, else undefined (the system's authorities).
+ */
+export async function readCa(path?: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const file = path ?? (env.DATABOX_CA?.trim() || undefined);
+  if (file === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new DataboxError('ERR_OPTIONS', `Cannot read the CA certificate ${file} (${path !== undefined ? '--ca' : 'DATABOX_CA'}): ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new DataboxError('ERR_OPTIONS', `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return pem;
 }
 
 /** The Jobman URL a client uses: the option, else `DATABOX_JOBMAN`, else {@link DEFAULT_JOBMAN_URL}. */

@@ -77,7 +77,7 @@ async function databox(args: string[], options: { signal?: AbortSignal; tty?: bo
 }
 
 async function node(): Promise<LinkDriver> {
-  const d = await LinkDriver.join(jobman.url, jobman.token, { name: 'node-a' });
+  const d = await LinkDriver.join(jobman, { name: 'node-a' });
   cleanups.push(() => d.leave().catch(() => undefined));
   return d;
 }

@@ -1,18 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
+import { nodeOfToken, nodeTokenFromHome, readCa, readTokenPath, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
 import { startJobman, startTaskman, type Jobman, type JobmanOptions } from '../../engine/servers.js';
 import { RASTER_JOB_TASKS } from '../../jobs/tasks.js';
 import { closeSharedConnections } from '../../storage/index.js';
-import type { CliContext, CommandIo } from '../context.js';
-import { intOption } from '../options.js';
+import { UsageError, type CliContext, type CommandIo } from '../context.js';
+import { expandHome, intOption } from '../options.js';
 
 /** `databox jobman`, `databox taskman` and `databox up`: the engine's long-running processes. */
 
@@ -25,7 +26,7 @@ function defineJobman(command: Command, { signal, io }: CliContext): void {
     .option('--log', 'log node events and failures to stderr (JSON lines)')
     .action(async (flags: ServerFlags & { db?: string; registry: string; window: number; localityWaitMs: number; log?: boolean }) => {
       const jobman = await startJobman({
-        ...jobmanOptions(flags),
+        ...(await jobmanOptions(flags)),
         ...(flags.db !== undefined ? { db: flags.db } : {}),
         registry: flags.registry,
         windowSize: flags.window,
@@ -33,7 +34,9 @@ function defineJobman(command: Command, { signal, io }: CliContext): void {
         log: flags.log === true,
       });
       io.stdout.write(`jobman listening on ${jobman.url}\n`);
-      io.stderr.write(`databox: API token in ${tokenPath(jobman.home)}; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`);
+      io.stderr.write(
+        `databox: API token in ${tokenPath(jobman.home)}, read-only token in ${readTokenPath(jobman.home)}; Taskmen join with \`databox node-token NODE\`; job store ${flags.db ?? `${jobman.home}/databox.db`}\n`,
+      );
       await untilAborted(signal);
       const t0 = performance.now();
       await jobman.close();
@@ -44,45 +47,76 @@ function defineJobman(command: Command, { signal, io }: CliContext): void {
 function defineTaskman(command: Command, { signal, io }: CliContext): void {
   command
     .option('--jobman <url>', 'the Jobman (default: $DATABOX_JOBMAN, else http://127.0.0.1:7070)')
-    .option('--home <dir>', 'where the API token is (unless DATABOX_TOKEN is set) and DIR/cache, the UDF bundle cache', '~/.databox')
+    .option('--home <dir>', 'DIR/cache holds the UDF bundle cache; DIR/node-secret, where the Jobman shares this home, makes the node token', '~/.databox')
+    .option('--node-token-file <file>', 'this node’s token, from `databox node-token NODE` (default: $DATABOX_NODE_TOKEN, else made from DIR/node-secret)')
+    .option('--ca <file>', 'PEM certificate authority to check an https Jobman against (default: $DATABOX_CA, else the system’s)')
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
-    .option('--node <name>', 'this node’s name (default: the host name)')
+    .option('--node <name>', 'this node’s name (default: the node token’s, else the host name)')
     .option('--prefetch <n>', 'batches per worker kept on the node’s deque', intOption('--prefetch', 0, 64), 2)
-    .action(async (flags: { jobman?: string; home: string; workers?: number; node?: string; prefetch: number }) => {
+    .action(async (flags: { jobman?: string; home: string; nodeTokenFile?: string; ca?: string; workers?: number; node?: string; prefetch: number }) => {
       const url = resolveJobmanUrl(flags.jobman);
       const home = resolveHome(expandHome(flags.home));
-      const token = await readToken(home);
+      const given = flags.nodeTokenFile !== undefined ? (await readFile(flags.nodeTokenFile, 'utf8')).trim() : process.env.DATABOX_NODE_TOKEN?.trim() || undefined;
+      const node = flags.node ?? (given !== undefined ? nodeOfToken(given) : undefined) ?? defaultNodeName();
+      const token = given ?? (await nodeTokenFromHome(home, node));
+      // Nothing this process starts (workers, the UDFs in them) may inherit a credential.
+      delete process.env.DATABOX_NODE_TOKEN;
+      delete process.env.DATABOX_TOKEN;
+      const ca = await readCa(flags.ca);
+      // Started by `databox up` (an IPC channel to it): stop when it goes, however it went.
+      const stop = withParent(signal);
       const taskman = await startTaskman({
         jobman: url,
         token,
+        home,
+        ...(ca !== undefined ? { ca } : {}),
         cacheDir: join(home, 'cache'),
         prefetch: flags.prefetch,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-        ...(flags.node !== undefined ? { node: flags.node } : {}),
+        node,
         log: (line) => io.stderr.write(`taskman: ${line}\n`),
-        signal,
+        signal: stop,
         taskPackages: [RASTER_JOB_TASKS],
       });
-      await untilAborted(signal);
+      await untilAborted(stop);
       const t0 = performance.now();
       await taskman.stop();
       io.stderr.write(`databox: stopped the Taskman of node ${taskman.node} and its workers in ${seconds(t0)}; its unfinished subtasks go back to the Jobman\n`);
     });
 }
 
+/** The host name, as a node name: its first label, with characters a node name cannot hold replaced. */
+function defaultNodeName(): string {
+  return hostname().split('.')[0]!.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/**
+ * `signal`, aborted also when the parent process that started this one over an IPC channel goes away
+ * (exits, or is killed: the channel closes either way), so a child never outlives its parent.
+ */
+function withParent(signal: AbortSignal): AbortSignal {
+  if (process.channel === undefined) return signal;
+  const gone = new AbortController();
+  process.once('disconnect', () => gone.abort(new DataboxError('ERR_PARENT_GONE', 'the process that started this Taskman went away')));
+  process.channel.unref(); // the channel is watched, not a reason to stay alive
+  return AbortSignal.any([signal, gone.signal]);
+}
+
 function defineUp(command: Command, { signal, io }: CliContext): void {
   withServerOptions(command)
     .option('--workers <n>', 'worker processes (default: the number of cores)', intOption('--workers', 1, 1024))
     .option('--node <name>', 'the node’s name (default: the host name)')
-    .action(async (flags: ServerFlags & { workers?: number; node?: string }) => {
-      const jobman = await startJobman(jobmanOptions(flags));
+    .option('--ca <file>', 'with --tls-cert: the PEM authority the Taskman checks the Jobman’s certificate against (default: the certificate itself)')
+    .action(async (flags: ServerFlags & { workers?: number; node?: string; ca?: string }) => {
+      const node = flags.node ?? defaultNodeName();
+      const jobman = await startJobman(await jobmanOptions(flags));
       let taskman: ChildProcess | undefined;
       try {
         const joined = once(jobman.nodes, 'joined', { signal: AbortSignal.any([signal, AbortSignal.timeout(JOIN_TIMEOUT_MS)]) }).catch((err: unknown) => {
           if (signal.aborted) throw err;
           throw new DataboxError('ERR_TASKMAN_JOIN', `the Taskman did not join the Jobman within ${JOIN_TIMEOUT_MS / 1000} s`);
         });
-        taskman = spawnTaskman(jobman, flags);
+        taskman = spawnTaskman(jobman, flags, node);
         const exited = once(taskman, 'exit').then(([code, sig]) => {
           throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${sig ?? `code ${code}`} before it joined`);
         });
@@ -98,7 +132,7 @@ function defineUp(command: Command, { signal, io }: CliContext): void {
           const how = sig ?? `code ${code}`;
           if (restarts >= MAX_TASKMAN_RESTARTS) throw new DataboxError('ERR_TASKMAN_EXITED', `the Taskman exited with ${how}, ${restarts + 1} times; stopping`);
           io.stderr.write(`databox: the Taskman exited with ${how}; starting it again\n`);
-          taskman = spawnTaskman(jobman, flags);
+          taskman = spawnTaskman(jobman, flags, node);
         }
       } catch (err) {
         // Ctrl-C during start-up surfaces as an AbortError from `once`: stop quietly, as after start.
@@ -129,7 +163,10 @@ function withServerOptions(command: Command): Command {
     .option('--home <dir>', 'state and token directory', '~/.databox')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--insecure', 'serve plain HTTP on an address other than loopback (tokens cross the network in clear)');
 }
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
@@ -141,26 +178,45 @@ interface ServerFlags {
   host: string;
   port: number;
   heartbeatMs: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure?: boolean;
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
-function jobmanOptions(flags: ServerFlags): JobmanOptions {
-  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS] };
+async function jobmanOptions(flags: ServerFlags): Promise<JobmanOptions> {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together: give both, or neither');
+  const pem = (file: string, flag: string): Promise<string> =>
+    readFile(file, 'utf8').catch((err: unknown) => {
+      throw new UsageError(`${flag} ${file}: ${messageOf(err)}`);
+    });
+  const tls = flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { cert: await pem(flags.tlsCert, '--tls-cert'), key: await pem(flags.tlsKey, '--tls-key') } : undefined;
+  return {
+    home: resolveHome(expandHome(flags.home)),
+    host: flags.host,
+    port: flags.port,
+    heartbeatMs: flags.heartbeatMs,
+    taskPackages: [RASTER_JOB_TASKS],
+    ...(tls !== undefined ? { tls } : {}),
+    ...(flags.insecure === true ? { insecure: true } : {}),
+  };
 }
 
-/** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */
-function expandHome(dir: string): string {
-  return dir === '~' || dir.startsWith('~/') ? `${process.env.HOME ?? ''}${dir.slice(1)}` : dir;
-}
-
-/** The Taskman of `databox up`: a child process running `databox taskman`, sharing stderr. */
-function spawnTaskman(jobman: Jobman, flags: { workers?: number; node?: string }): ChildProcess {
+/**
+ * The Taskman of `databox up`: a child process running `databox taskman`, sharing stderr. It gets its
+ * node token in its environment (and removes it from there), and an IPC channel it watches, so it stops
+ * when `up` goes, even by SIGKILL.
+ */
+function spawnTaskman(jobman: Jobman, flags: { workers?: number; ca?: string; tlsCert?: string }, node: string): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
   const main = fileURLToPath(new URL(fromSource ? '../main.ts' : '../main.js', import.meta.url));
-  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, 'taskman', '--jobman', jobman.url, '--home', jobman.home];
+  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, 'taskman', '--jobman', jobman.url, '--home', jobman.home, '--node', node];
   if (flags.workers !== undefined) args.push('--workers', String(flags.workers));
-  if (flags.node !== undefined) args.push('--node', flags.node);
-  return spawn(process.execPath, args, { env: { ...process.env, DATABOX_TOKEN: jobman.token }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // A self-signed certificate is its own authority.
+  const ca = flags.ca ?? flags.tlsCert;
+  if (jobman.url.startsWith('https:') && ca !== undefined) args.push('--ca', ca);
+  const { DATABOX_TOKEN: _api, ...env } = process.env;
+  return spawn(process.execPath, args, { env: { ...env, DATABOX_NODE_TOKEN: jobman.nodeToken(node) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
 async function stopChild(child: ChildProcess | undefined, io: CommandIo): Promise<void> {

@@ -82,6 +82,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./engine-servers.js'),
   },
   {
+    name: 'node-token',
+    description: 'print the token a Taskman joins with as one node (made from the node secret in the Jobman’s --home)',
+    usage: '[options] <node>',
+    load: () => import('./node-token.js'),
+  },
+  {
     name: 'run',
     description: 'run a job on the cluster, waiting for it unless --async: a built-in task over inputs 0..N-1, or an RS-UDF module over --inputs',
     usage: '[options] <task>',

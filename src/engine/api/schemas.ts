@@ -188,6 +188,8 @@ export const joinSchema = z.strictObject({
   workers: z.number().int().positive().max(1024),
   startedAt: ms,
   storage: nodeStorageSchema.optional(),
+  /** The incarnation of this node's previous Taskman (same name and home), which this one replaces at once if it is still counted alive. */
+  replaces: z.string().min(8).max(64).optional(),
 });
 export const joinReplySchema = z.object({ heartbeatMs: z.number().int().positive(), missedHeartbeats: z.number().int().positive() });
 

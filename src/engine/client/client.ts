@@ -20,7 +20,8 @@ import {
   udfStoredSchema,
   type SubmitJob,
 } from '../api/schemas.js';
-import { readToken, resolveHome, resolveJobmanUrl } from '../home.js';
+import { jobmanFetch, type Fetch } from '../api/transport.js';
+import { readCa, readToken, resolveHome, resolveJobmanUrl } from '../home.js';
 
 /** Every client default in one place. */
 export const clientDefaults = {
@@ -41,6 +42,8 @@ export interface JobmanClientOptions {
   token?: string;
   /** Home directory holding the token. @defaultValue `~/.databox` */
   home?: string;
+  /** PEM of the certificate authority an https Jobman's certificate is checked against. @defaultValue the file named by `DATABOX_CA`, else the system's */
+  ca?: string;
   /** Milliseconds one request may take (event streams excepted). @defaultValue 30000 */
   requestTimeoutMs?: number;
   /** Milliseconds of silence after which an event stream counts as broken. @defaultValue 45000 */
@@ -57,6 +60,7 @@ const optionsSchema = z.strictObject(
     url: z.string('must be a URL string').optional(),
     token: z.string('must be a string').min(1, 'must not be empty').optional(),
     home: z.string('must be a directory path').optional(),
+    ca: z.string('must be PEM text').optional(),
     requestTimeoutMs: ms.default(clientDefaults.requestTimeoutMs),
     streamIdleMs: ms.default(clientDefaults.streamIdleMs),
     resubscribes: z.number('must be an integer from 0 to 1000').int('must be an integer from 0 to 1000').min(0).max(1000, 'must be an integer from 0 to 1000').default(clientDefaults.resubscribes),
@@ -116,12 +120,17 @@ const CLIENT_HEADER = `${hostname().replace(/[\s/]/g, '_').slice(0, 255) || 'unk
  * {@link DataboxError}s naming the URL.
  */
 export class JobmanClient {
+  private readonly transport: Fetch;
+
   private constructor(
     /** The Jobman's base URL, e.g. `http://127.0.0.1:7070`. */
     readonly url: string,
     private readonly token: string,
     private readonly options: ResolvedClientOptions,
-  ) {}
+    ca: string | undefined,
+  ) {
+    this.transport = jobmanFetch(ca);
+  }
 
   /** Resolves the URL (option, `DATABOX_JOBMAN`, default) and the token (option, `DATABOX_TOKEN`, `HOME/token`). */
   static async open(opts: JobmanClientOptions = {}): Promise<JobmanClient> {
@@ -130,7 +139,7 @@ export class JobmanClient {
     });
     const url = resolveJobmanUrl(resolved.url);
     const token = resolved.token ?? (await readToken(resolveHome(resolved.home)));
-    return new JobmanClient(url, token, resolved);
+    return new JobmanClient(url, token, resolved, resolved.ca ?? (await readCa()));
   }
 
   async health(signal?: AbortSignal): Promise<Health> {
@@ -338,7 +347,7 @@ export class JobmanClient {
   }
 
   private fetch(method: string, path: string, init: { signal: AbortSignal; headers: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
-    return fetch(`${this.url}${path}`, { method, signal: init.signal, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, ...(init.body === undefined ? {} : { body: init.body }) });
+    return this.transport(`${this.url}${path}`, { method, signal: init.signal, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, ...(init.body === undefined ? {} : { body: init.body }) });
   }
 
   private async answerError(res: Response, method: string, path: string): Promise<DataboxError> {

@@ -6,6 +6,8 @@ export const SchedulerErrorCode = {
   unknownNode: 'ERR_UNKNOWN_NODE',
   /** A pull or report came from a node the scheduler does not count as live (never up, or declared dead). */
   nodeNotUp: 'ERR_NODE_NOT_UP',
+  /** A node reported on a subtask dispatched to another node. */
+  notYours: 'ERR_NOT_YOUR_SUBTASK',
   /** A scheduler option or method argument failed validation. */
   argument: 'ERR_SCHEDULER_ARGUMENT',
 } as const;
@@ -32,6 +34,13 @@ export class UnknownNodeError extends SchedulerError {
 export class NodeNotUpError extends SchedulerError {
   constructor(readonly node: string) {
     super(SchedulerErrorCode.nodeNotUp, `Node ${JSON.stringify(node)} is not up; it must register (nodeUp) before it pulls work`);
+  }
+}
+
+/** A node reported on a subtask that is dispatched to another node: refused, never stored. */
+export class NotYourSubtaskError extends SchedulerError {
+  constructor(node: string, subtask: string, holder: string) {
+    super(SchedulerErrorCode.notYours, `Node ${JSON.stringify(node)} reported on subtask ${subtask}, which is dispatched to node ${JSON.stringify(holder)}`);
   }
 }
 

@@ -71,11 +71,18 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
     return this.heartbeatMs * this.missedHeartbeats;
   }
 
-  /** A Taskman joins (or rejoins under a new incarnation once its old one is dead). */
-  join(name: string, incarnation: string, address: string, workers: number, storage: NodeStorage | null = null): void {
+  /**
+   * A Taskman joins (or rejoins under a new incarnation once its old one is dead). One restarted with
+   * the same name and home says which incarnation it `replaces`: if that one is still counted alive, it
+   * is declared dead now (its work goes back to the deque) rather than after its missed heartbeats.
+   */
+  join(name: string, incarnation: string, address: string, workers: number, storage: NodeStorage | null = null, replaces?: string): void {
     const now = Date.now();
     const old = this.nodes.get(name);
-    if (old !== undefined && old.state === 'alive' && old.incarnation !== incarnation) throw new NodeConflictError(name, now - old.lastBeat, this.deadAfterMs);
+    if (old !== undefined && old.state === 'alive' && old.incarnation !== incarnation) {
+      if (replaces !== old.incarnation) throw new NodeConflictError(name, now - old.lastBeat, this.deadAfterMs);
+      this.kill(old);
+    }
     const blank: WorkerView[] = Array.from({ length: workers }, (_, slot) => ({ slot, pid: null, state: 'starting', holds: 0, heartbeatAgeMs: null }));
     this.nodes.set(name, { name, incarnation, address, state: 'alive', joinedAt: now, lastBeat: now, workers: blank, metrics: null, storage, kills: [], wake: undefined, unacked: new Map() });
     this.emit('joined', name);

@@ -26,6 +26,7 @@ import {
   udfStoredSchema,
   type HeartbeatReply,
 } from '../api/schemas.js';
+import type { Credentials } from '../credentials.js';
 import type { Registration, Registry } from '../registry/index.js';
 import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
 import type { TaskRegistry } from '../tasks/registry.js';
@@ -47,6 +48,7 @@ export interface RouteContext {
   /** The registry entries the Jobman holds for its live Taskmen. */
   taskmen: Map<string, Registration<'taskman'>>;
   udfs: UdfBundles;
+  credentials: Credentials;
   /** The tasks a job may name. */
   tasks: TaskRegistry;
   version: string;
@@ -188,6 +190,12 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     return { id: result.jobId, cancelled: result.cancelled, killed: result.kill.length };
   });
 
+  app.post(
+    '/v1/node-tokens',
+    { schema: { summary: 'Mint the token a Taskman joins with as one node (API token only)', body: z.strictObject({ node: nodeParamsSchema.shape.name }), response: { 200: z.object({ node: z.string(), token: z.string() }), ...errors } } },
+    (req) => ({ node: req.body.node, token: ctx.credentials.nodeToken(req.body.node) }),
+  );
+
   app.get('/v1/nodes', { schema: { summary: 'Taskmen, their workers and counters', response: { 200: nodeListSchema, ...errors } } }, () => ({
     nodes: nodes.views((name) => scheduler.inFlightOn(name)),
   }));
@@ -199,7 +207,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     { schema: { summary: 'A Taskman joins (Taskman link)', params: nodeParamsSchema, body: joinSchema, response: { 200: joinReplySchema, ...errors } } },
     async (req) => {
       const { name } = req.params;
-      nodes.join(name, req.body.incarnation, req.ip, req.body.workers, req.body.storage ?? null);
+      nodes.join(name, req.body.incarnation, req.ip, req.body.workers, req.body.storage ?? null, req.body.replaces);
       const old = ctx.taskmen.get(name);
       ctx.taskmen.delete(name);
       await old?.revoke().catch(() => undefined);

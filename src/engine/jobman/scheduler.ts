@@ -14,7 +14,7 @@ import {
 } from '../store/index.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
 
-import { InvalidSchedulerArgumentError, NodeNotUpError, UnknownNodeError } from './errors.js';
+import { InvalidSchedulerArgumentError, NotYourSubtaskError, NodeNotUpError, UnknownNodeError } from './errors.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';
 import type { CancelResult, KillOrder, NodeDownResult, ReportedChange, ReportOutcome, ReportResult, SchedulerStats } from './types.js';
 
@@ -162,8 +162,9 @@ export class Scheduler {
     const outcomes: (ReportOutcome | undefined)[] = changes.map((c) => {
       if (!ID.test(c.id)) return { id: c.id, attempt: c.attempt, status: 'rejected', state: null, error: new InvalidSchedulerArgumentError('change.id', 'must be a subtask id', c.id) };
       const holder = this.index.holderOf(Number(c.id));
-      // Work taken back from this node and handed to another: the late report is stale, not an error.
-      if (holder !== undefined && holder !== node) return { id: c.id, attempt: c.attempt, status: 'stale', state: null };
+      // Dispatched to another node: whoever says so is not the node that runs it. (What is dispatched to
+      // no node cannot change here either: the store finds it queued or finished, and ignores the report.)
+      if (holder !== undefined && holder !== node) return { id: c.id, attempt: c.attempt, status: 'rejected', state: null, error: new NotYourSubtaskError(node, c.id, holder) };
       return undefined;
     });
     const sent = changes.filter((_, i) => outcomes[i] === undefined);

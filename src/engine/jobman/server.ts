@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,11 +6,13 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
-import { messageOf } from '../../errors.js';
+import { DataboxError, messageOf } from '../../errors.js';
 import { DROPPED_CODE } from '../api/schemas.js';
-import { ensureToken, resolveHome } from '../home.js';
+import { Credentials } from '../credentials.js';
+import { resolveHome } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
 import { openStore, type JobStore } from '../store/index.js';
+import { refusal } from './auth.js';
 import { JobEvents } from './events.js';
 import { registerMetrics } from './metrics.js';
 import { NodeTable } from './nodes.js';
@@ -45,12 +47,21 @@ export interface JobmanOptions {
   log?: boolean;
   /** Task packages jobs may name, beyond the diagnostic built-ins (see tasks/registry.ts). @defaultValue none */
   taskPackages?: readonly TaskPackage[];
+  /** Serve HTTPS with this certificate and key (PEM). @defaultValue none: plain HTTP, which only a loopback address may serve unless `insecure` */
+  tls?: { cert: string; key: string };
+  /** Serve plain HTTP on an address other hosts can reach, tokens in clear. @defaultValue false */
+  insecure?: boolean;
 }
 
 export interface Jobman {
   /** `http://HOST:PORT`. */
   readonly url: string;
+  /** The API token (`HOME/token`): clients submit, cancel and read with it. */
   readonly token: string;
+  /** The read-only token (`HOME/read-token`), for dashboards and viewers. */
+  readonly readToken: string;
+  /** The token a Taskman must hold to join as `node` (see credentials.ts). */
+  nodeToken(node: string): string;
   readonly home: string;
   readonly scheduler: Scheduler;
   readonly store: JobStore;
@@ -64,8 +75,15 @@ export interface Jobman {
  * API. Taskmen join and heartbeat over the same API; the Jobman never talks to a worker.
  */
 export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> {
+  const listen = options.host ?? '127.0.0.1';
+  if (options.tls === undefined && options.insecure !== true && !isLoopback(listen)) {
+    throw new DataboxError(
+      'ERR_INSECURE_LISTEN',
+      `Refusing to serve plain HTTP on ${listen}: tokens would cross the network in clear. Give --tls-cert and --tls-key, or --insecure if the network is yours alone`,
+    );
+  }
   const home = resolveHome(options.home);
-  const token = await ensureToken(home);
+  const credentials = await Credentials.open(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const missedHeartbeats = options.missedHeartbeats ?? 3;
   const store = await openStore(options.db ?? join(home, 'databox.db'));
@@ -83,12 +101,14 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
 
     nodes.on('joined', (name) => scheduler.nodeUp(name));
     nodes.on('dead', (name) => {
+      // The registry entry of the Taskman that died, taken now: a successor may register under the same
+      // name while its work is being taken back.
+      const reg = taskmen.get(name);
+      taskmen.delete(name);
       void (async () => {
         const down = await scheduler.nodeDown(name);
         app?.log.warn({ node: name, requeued: down.requeued }, 'node declared dead; its subtasks went back to the head of the deque');
         nodes.wakeAll();
-        const reg = taskmen.get(name);
-        taskmen.delete(name);
         await reg?.revoke();
       })().catch((err: unknown) => app?.log.error({ node: name, err: messageOf(err) }, 'could not take back a dead node’s work'));
     });
@@ -100,7 +120,8 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 256 * 1024 * 1024,
       forceCloseConnections: true,
-    });
+      ...(options.tls !== undefined ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    }) as unknown as FastifyInstance;
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(fastifySwagger, {
@@ -114,28 +135,35 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     app.setErrorHandler(errorHandler);
     app.addHook('onRequest', async (req, reply) => {
       if (req.url === '/healthz') return;
-      if (!authorized(req.headers.authorization, token)) {
+      const role = credentials.identify(req.headers.authorization);
+      if (role === undefined) {
         await reply
           .code(401)
           .header('www-authenticate', 'Bearer')
           .send({ statusCode: 401, code: 'ERR_UNAUTHORIZED', error: 'Unauthorized', message: unauthorizedReason(req.headers.authorization) });
+        return;
+      }
+      const why = refusal(role, req.method, req.routeOptions.url, req.params);
+      if (why !== undefined) {
+        // Someone holds a valid token and tries what it does not allow: worth a line in the log.
+        req.log.warn({ role: role.kind, ...(role.kind === 'node' ? { node: role.node } : {}), method: req.method, url: req.url, address: req.ip }, 'refused a request its token does not allow');
+        await reply.code(403).send({ statusCode: 403, code: 'ERR_FORBIDDEN', error: 'Forbidden', message: `Not allowed: ${why}` });
       }
     });
 
     const started = Date.now();
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const udfs = await UdfBundles.open(home);
-    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, tasks: new TaskRegistry(options.taskPackages), version: VERSION, started });
+    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, credentials, tasks: new TaskRegistry(options.taskPackages), version: VERSION, started });
     registerMetrics(typed, { scheduler, store, nodes });
     typed.get('/openapi.json', { schema: { hide: true } }, () => app!.swagger());
 
-    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 7070 });
+    await app.listen({ host: listen, port: options.port ?? 7070 });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
     // A wildcard address is not one a client can dial: name this host instead.
-    const listen = options.host ?? '127.0.0.1';
     const host = listen === '0.0.0.0' || listen === '::' ? hostname() : listen;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const url = `${options.tls !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const me = await registry.register('jobman', randomUUID(), { url, startedAt: new Date().toISOString() });
 
     const server = app;
@@ -143,7 +171,9 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     let closing: Promise<void> | undefined;
     return {
       url,
-      token,
+      token: credentials.adminToken,
+      readToken: credentials.readToken,
+      nodeToken: (node) => credentials.nodeToken(node),
       home,
       scheduler,
       store,
@@ -168,18 +198,15 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
   }
 }
 
-function authorized(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (m === null) return false;
-  const given = Buffer.from(m[1]!);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+/** An address only this host can reach: 127.0.0.0/8, ::1, localhost. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function unauthorizedReason(header: string | undefined): string {
   if (header === undefined) return 'missing Authorization header; send "Authorization: Bearer <token>" with the token from DIR/token or DATABOX_TOKEN';
   if (!/^Bearer\s+\S+\s*$/i.test(header)) return 'the Authorization header must be "Bearer <token>"';
-  return 'wrong API token; use the one in the Jobman’s DIR/token';
+  return 'wrong API token: it is not the Jobman’s DIR/token, its DIR/read-token, nor a node token from `databox node-token NODE`';
 }
 
 /** HTTP statuses of the errors the engine throws on purpose; anything else is a 500. */

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { availableParallelism, homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism, homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 import { DataboxError, messageOf } from '../../errors.js';
 import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, type HeartbeatReply, type WorkerView } from '../api/schemas.js';
+import { nodeOfToken } from '../credentials.js';
+import { jobmanFetch, type Fetch } from '../api/transport.js';
 import { Deque } from '../deque.js';
 import type { ReportedChange } from '../jobman/types.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
@@ -16,15 +19,26 @@ import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
 export interface TaskmanOptions {
   /** The Jobman's base URL. */
   jobman: string;
-  /** The API token. */
+  /**
+   * This node's token (`databox node-token NODE`; see credentials.ts). The API token is refused: it does
+   * not open the Taskman link.
+   */
   token: string;
-  /** This node's name. @defaultValue the host name */
+  /** This node's name; it must be the name the token was minted for. @defaultValue the token's node */
   node?: string;
+  /** PEM of the certificate authority an https Jobman's certificate is checked against. @defaultValue the system's */
+  ca?: string;
+  /**
+   * Where the Taskman notes its incarnation (`taskman-NODE.json`), so that, started again after a crash,
+   * it replaces its dead predecessor at once instead of waiting for the Jobman to declare it dead.
+   * @defaultValue ~/.databox
+   */
+  home?: string;
   /** Worker processes. @defaultValue the number of cores */
   workers?: number;
   /** How many batches per worker to keep on the deque beyond what the workers hold. @defaultValue 2 */
   prefetch?: number;
-  /** Where workers cache UDF bundles. @defaultValue ~/.databox/cache */
+  /** Where workers cache UDF bundles. @defaultValue HOME/cache */
   cacheDir?: string;
   /** Where to say what happens (joins, drops, lost connection); nothing when undefined. */
   log?: (line: string) => void;
@@ -80,16 +94,35 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   private nudge: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly log: (line: string) => void;
+  private readonly fetch: Fetch;
+  private readonly home: string;
+  /** The incarnation this node had before a restart, which this one may replace once, at its first join. */
+  private replaces: string | undefined;
 
   private constructor(private readonly options: TaskmanOptions) {
     super();
-    this.node = options.node ?? hostname().split('.')[0]!.replace(/[^A-Za-z0-9._-]/g, '-');
+    const tokenNode = nodeOfToken(options.token);
+    if (tokenNode === undefined) {
+      throw new DataboxError('ERR_NODE_TOKEN', 'A Taskman needs a node token (node.NAME.…), not the API token: mint one with `databox node-token NODE` where the Jobman runs');
+    }
+    if (options.node !== undefined && options.node !== tokenNode) {
+      throw new DataboxError('ERR_NODE_TOKEN', `The node token is for node ${JSON.stringify(tokenNode)}, but this Taskman is node ${JSON.stringify(options.node)}`);
+    }
+    this.node = tokenNode;
     this.log = options.log ?? (() => undefined);
+    this.fetch = jobmanFetch(options.ca);
+    this.home = options.home ?? join(homedir(), '.databox');
+  }
+
+  /** The file where this node's incarnation is noted. */
+  private get incarnationFile(): string {
+    return join(this.home, `taskman-${this.node}.json`);
   }
 
   /** Starts a Taskman: joins the Jobman (waiting for it if needed), starts the workers, and begins pulling. */
   static async start(options: TaskmanOptions): Promise<Taskman> {
     const t = new Taskman(options);
+    t.replaces = await readIncarnation(t.incarnationFile);
     await t.join();
     options.signal?.throwIfAborted();
     t.supervisor = new WorkerSupervisor(t.deque, {
@@ -99,7 +132,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         DATABOX_NODE: t.node,
         DATABOX_JOBMAN: options.jobman,
         DATABOX_TOKEN: options.token,
-        DATABOX_CACHE_DIR: options.cacheDir ?? join(homedir(), '.databox', 'cache'),
+        DATABOX_CACHE_DIR: options.cacheDir ?? join(t.home, 'cache'),
         [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
       },
     });
@@ -166,7 +199,12 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     this.ack = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now(), storage: localStorageSettings() }));
+        const body = { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now(), storage: localStorageSettings(), ...(this.replaces !== undefined ? { replaces: this.replaces } : {}) };
+        const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, body));
+        // Only a fresh start replaces: a Taskman that was dropped and joins again must not push out one
+        // that has taken its name meanwhile.
+        this.replaces = undefined;
+        await writeIncarnation(this.incarnationFile, this.incarnation).catch((err: unknown) => this.log(`could not note the incarnation in ${this.incarnationFile}: ${messageOf(err)}`));
         this.heartbeatMs = reply.heartbeatMs;
         this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
         this.emit('joined', this.incarnation);
@@ -284,7 +322,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   }
 
   private async post(path: string, body: unknown, timeoutMs = 30_000): Promise<unknown> {
-    const res = await fetch(`${this.options.jobman}${path}`, {
+    const res = await this.fetch(`${this.options.jobman}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -333,6 +371,23 @@ function asJson(value: unknown): { ok: true; value: unknown } | { ok: false; rea
   } catch (err) {
     return { ok: false, reason: `the task's result cannot travel as JSON: ${messageOf(err)}` };
   }
+}
+
+/** The incarnation a Taskman of this node and home noted last, if any. */
+async function readIncarnation(path: string): Promise<string | undefined> {
+  try {
+    const noted = JSON.parse(await readFile(path, 'utf8')) as { incarnation?: unknown };
+    return typeof noted.incarnation === 'string' && /^[0-9a-f-]{8,64}$/.test(noted.incarnation) ? noted.incarnation : undefined;
+  } catch {
+    return undefined; // none noted, or unreadable: join as a newcomer
+  }
+}
+
+async function writeIncarnation(path: string, incarnation: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ incarnation, pid: process.pid, at: new Date().toISOString() })}\n`, { mode: 0o600 });
+  await rename(tmp, path);
 }
 
 /** Most state changes in one heartbeat (the Jobman refuses more than 200,000). */

@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 async function driver(): Promise<LinkDriver> {
-  const d = await LinkDriver.join(jobman.url, jobman.token, { name: 'node-a' });
+  const d = await LinkDriver.join(jobman, { name: 'node-a' });
   cleanups.push(() => d.leave().catch(() => undefined));
   return d;
 }

@@ -28,7 +28,7 @@ const submit = async (body: unknown): Promise<{ id: number }> => {
 
 describe('the Taskman link', () => {
   it('takes back work whose answer never reached the Taskman, at its next heartbeat', async () => {
-    const node = await LinkDriver.join(jobman.url, jobman.token, { name: 'a' });
+    const node = await LinkDriver.join(jobman, { name: 'a' });
     // A held heartbeat the Taskman gives up on; work then arrives while the Jobman still holds it.
     const abort = new AbortController();
     const held = once(jobman.nodes, 'held');
@@ -45,8 +45,8 @@ describe('the Taskman link', () => {
   });
 
   it('refuses a heartbeat of an unknown incarnation with ERR_NODE_DROPPED, and a second Taskman under a live name with ERR_NODE_CONFLICT', async () => {
-    await LinkDriver.join(jobman.url, jobman.token, { name: 'a' });
-    const headers = { authorization: `Bearer ${jobman.token}`, 'content-type': 'application/json' };
+    await LinkDriver.join(jobman, { name: 'a' });
+    const headers = { authorization: `Bearer ${jobman.nodeToken('a')}`, 'content-type': 'application/json' };
     const beat = await fetch(`${jobman.url}/v1/nodes/a/heartbeat`, {
       method: 'POST',
       headers,
@@ -62,11 +62,11 @@ describe('the Taskman link', () => {
   });
 
   it('names the field and the value of a malformed heartbeat, and changes nothing', async () => {
-    await LinkDriver.join(jobman.url, jobman.token, { name: 'a' });
+    await LinkDriver.join(jobman, { name: 'a' });
     await submit({ task: 'builtin:noop', count: 3 });
     const res = await fetch(`${jobman.url}/v1/nodes/a/heartbeat`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${jobman.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${jobman.nodeToken('a')}`, 'content-type': 'application/json' },
       body: JSON.stringify({ incarnation: 'whatever-1', seq: 1, ack: 0, want: -2, changes: [], workers: [], metrics: null }),
     });
     expect(res.status).toBe(400);

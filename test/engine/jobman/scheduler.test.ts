@@ -140,8 +140,11 @@ describe('Scheduler', () => {
     expect(s.stats().inFlight).toBe(0);
     const b = await s.pull('node-b', 3);
     expect(b.map((w) => [w.index, w.attempt])).toEqual([[0, 2], [1, 2], [2, 1]]);
+    // Its late report is about work now dispatched to node-b: refused, not stored.
     const late = await s.report('node-a', succeed(a));
-    expect(late.outcomes.every((o) => o.status === 'stale')).toBe(true);
+    expect(late.outcomes.map((o) => [o.status, o.error?.message])).toEqual(
+      succeed(a).map((c) => ['rejected', `Node "node-a" reported on subtask ${c.id}, which is dispatched to node "node-b"`]),
+    );
     await expect(s.pull('node-a', 1)).rejects.toThrow(/not up/);
   });
 

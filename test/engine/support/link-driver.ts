@@ -40,8 +40,11 @@ export class LinkDriver {
     readonly heartbeatMs: number,
   ) {}
 
-  static async join(url: string, token: string, options: LinkDriverOptions = {}): Promise<LinkDriver> {
+  /** Joins `jobman` as a node, with that node's own token (as a real Taskman would). */
+  static async join(jobman: { url: string; nodeToken(node: string): string }, options: LinkDriverOptions = {}): Promise<LinkDriver> {
     const name = options.name ?? `node-${randomUUID().slice(0, 8)}`;
+    const { url } = jobman;
+    const token = jobman.nodeToken(name);
     const workers = options.workers ?? 2;
     const incarnation = randomUUID();
     const reply = await post(url, token, `/v1/nodes/${name}/join`, { incarnation, workers, startedAt: Date.now() }, joinReplySchema);
@@ -150,8 +153,8 @@ export const FAKE_METRICS: NodeMetrics = {
  * A driven node `node-a` that runs the Jobman's work in the background (`serve`) until the test's
  * cleanups run: they stop the loop, then leave.
  */
-export async function servedNode(jobman: { url: string; token: string }, cleanups: (() => unknown)[], options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> {
-  const d = await LinkDriver.join(jobman.url, jobman.token, { name: 'node-a' });
+export async function servedNode(jobman: { url: string; nodeToken(node: string): string }, cleanups: (() => unknown)[], options: Parameters<LinkDriver['serve']>[0] = {}): Promise<LinkDriver> {
+  const d = await LinkDriver.join(jobman, { name: 'node-a' });
   cleanups.push(() => d.leave().catch(() => undefined));
   const s = d.serve(options);
   cleanups.push(() => s.stop());

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { CLI } from '../../helpers/cli.js';
+import { nodeTokenFromHome } from '../../../src/engine/index.js';
 
 /** A `databox` process started by a test, with everything it printed so far. */
 export interface Daemon {
@@ -92,9 +93,14 @@ export class TestCluster {
     return d;
   }
 
+  /** The token a Taskman joins with as `node`, made from the node secret the Jobman wrote in the home. */
+  nodeToken(node: string): Promise<string> {
+    return nodeTokenFromHome(this.home, node);
+  }
+
   /** Starts a Taskman (with more environment for it and its workers, such as S3 settings); resolves once it joined. */
   async startTaskman(node: string, workers = 2, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { ...env, DATABOX_TOKEN: this.token });
+    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { ...env, DATABOX_NODE_TOKEN: await this.nodeToken(node) });
     this.daemons.push(d);
     await d.waitForLog(/joined the Jobman/);
     // Started means able to take work: every worker has loaded its task packages and said it is alive.

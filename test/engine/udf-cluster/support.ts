@@ -56,7 +56,7 @@ export class UdfTestCluster {
     let taskman: TaskmanProcess | undefined;
     try {
       await processes.startJobman();
-      taskman = startTaskman(processes, node, workers);
+      taskman = startTaskman(processes, node, workers, await processes.nodeToken(node));
       await waitForStderr(taskman, /joined the Jobman/, 30_000);
       const client = await JobmanClient.open({ url: processes.url, token: processes.token });
       const started = new UdfTestCluster(processes, taskman, client, Cluster.of(client), node);
@@ -119,9 +119,9 @@ export class UdfTestCluster {
   }
 }
 
-function startTaskman(processes: TestCluster, node: string, workers: number): TaskmanProcess {
+function startTaskman(processes: TestCluster, node: string, workers: number, token: string): TaskmanProcess {
   const args = ['taskman', '--jobman', processes.url, '--node', node, '--workers', String(workers), '--home', processes.home];
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABOX_TOKEN: processes.token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABOX_NODE_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stdout!.resume();
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
