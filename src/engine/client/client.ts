@@ -93,6 +93,8 @@ export const ClientErrorCode = {
   answer: 'ERR_JOBMAN_ANSWER',
   /** An event stream that ended, or fell silent, before its job finished. Retryable. */
   stream: 'ERR_JOBMAN_STREAM',
+  /** The Jobman's TLS certificate could not be verified (an unknown authority, a wrong name, expired). */
+  tls: 'ERR_JOBMAN_TLS',
   /** A bad argument or option given to the client. */
   argument: 'ERR_CLIENT_ARGUMENT',
 } as const;
@@ -381,6 +383,14 @@ export class JobmanClient {
   private transportError(err: unknown, method: string, path: string, code: string): unknown {
     if (!(err instanceof TypeError)) return err;
     const cause = causeCode(err);
+    if (cause !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
+      const detail = innermostMessage(err);
+      return new DataboxError(
+        ClientErrorCode.tls,
+        `the Jobman at ${this.url} presented a certificate this client does not trust (${cause}${detail !== undefined ? `: ${detail}` : ''}); give the authority that signed it with --ca FILE or DATABOX_CA`,
+        { cause: err },
+      );
+    }
     if (cause !== undefined && UNREACHABLE.has(cause)) {
       return new DataboxError(ClientErrorCode.unreachable, `cannot reach the Jobman at ${this.url} (${cause}); start one with \`databox up\` or pass --jobman`, { cause: err, retryable: true });
     }
@@ -392,6 +402,13 @@ export class JobmanClient {
     if (next !== null && next <= from) throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered GET ${path}?from=${from} with next=${next}, which does not move forward`);
     return next;
   }
+}
+
+/** The message of the deepest cause of a fetch failure (the TLS or socket error itself). */
+function innermostMessage(err: unknown): string | undefined {
+  let message: string | undefined;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) message = e.message;
+  return message;
 }
 
 /** The system error code under a fetch failure (`ECONNREFUSED`), through causes and aggregate errors. */

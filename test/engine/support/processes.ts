@@ -100,7 +100,7 @@ export class TestCluster {
 
   /** Starts a Taskman (with more environment for it and its workers, such as S3 settings); resolves once it joined. */
   async startTaskman(node: string, workers = 2, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers)], { ...env, DATABOX_NODE_TOKEN: await this.nodeToken(node) });
+    const d = startDaemon(['taskman', '--jobman', this.url, '--node', node, '--workers', String(workers), '--home', this.home], { ...env, DATABOX_NODE_TOKEN: await this.nodeToken(node) });
     this.daemons.push(d);
     await d.waitForLog(/joined the Jobman/);
     // Started means able to take work: every worker has loaded its task packages and said it is alive.
