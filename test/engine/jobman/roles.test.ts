@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { startJobman, type Jobman } from '../../../src/engine/jobman/server.js';
+import { runCli } from '../../helpers/cli.js';
 import { LinkDriver } from '../support/link-driver.js';
 
 /**
@@ -130,5 +131,24 @@ describe('roles', () => {
     expect(replaced.status).toBe(200);
     const old = await call(token, 'POST', '/v1/nodes/a/heartbeat', { incarnation: 'first-incarnation', seq: 1, ack: 0, want: 0, changes: [], workers: [], metrics: null });
     expect(old).toMatchObject({ status: 409, body: { code: 'ERR_NODE_DROPPED' } });
+  });
+});
+
+describe('node tokens on the command line', () => {
+  it('prints a node’s token with `databox node-token`, made from the home’s node secret', async () => {
+    const r = await runCli(['node-token', 'edge-1', '--home', dir]);
+    expect(r).toMatchObject({ code: 0, stdout: `${jobman.nodeToken('edge-1')}\n`, stderr: '' });
+    const empty = join(dir, 'elsewhere');
+    const none = await runCli(['node-token', 'edge-1', '--home', empty]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/^databox: No node token for node edge-1: .*elsewhere\/node-secret does not exist/);
+  });
+
+  it('refuses to start a Taskman with the API token, or with another node’s token', async () => {
+    const api = await runCli(['taskman', '--jobman', jobman.url, '--node', 'a', '--workers', '1'], { env: { DATABOX_NODE_TOKEN: jobman.token } });
+    expect(api.code).not.toBe(0);
+    expect(api.stderr).toBe('databox: A Taskman needs a node token (node.NAME.…), not the API token: mint one with `databox node-token NODE` where the Jobman runs\n');
+    const other = await runCli(['taskman', '--jobman', jobman.url, '--node', 'a', '--workers', '1'], { env: { DATABOX_NODE_TOKEN: jobman.nodeToken('b') } });
+    expect(other.stderr).toBe('databox: The node token is for node "b", but this Taskman is node "a"\n');
   });
 });
