@@ -203,9 +203,10 @@ async function jobmanOptions(flags: ServerFlags): Promise<JobmanOptions> {
 }
 
 /**
- * The Taskman of `databox up`: a child process running `databox taskman`, sharing stderr. It gets its
- * node token in its environment (and removes it from there), and an IPC channel it watches, so it stops
- * when `up` goes, even by SIGKILL.
+ * The Taskman of `databox up`: a child process running `databox taskman`, sharing stderr. It shares the
+ * Jobman's home, so it makes its node token from the node secret there (nothing secret travels in its
+ * environment, which /proc shows to processes of the same user); and it watches an IPC channel, so it
+ * stops when `up` goes, even by SIGKILL.
  */
 function spawnTaskman(jobman: Jobman, flags: { workers?: number; ca?: string; tlsCert?: string }, node: string): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
@@ -215,8 +216,8 @@ function spawnTaskman(jobman: Jobman, flags: { workers?: number; ca?: string; tl
   // A self-signed certificate is its own authority.
   const ca = flags.ca ?? flags.tlsCert;
   if (jobman.url.startsWith('https:') && ca !== undefined) args.push('--ca', ca);
-  const { DATABOX_TOKEN: _api, ...env } = process.env;
-  return spawn(process.execPath, args, { env: { ...env, DATABOX_NODE_TOKEN: jobman.nodeToken(node) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { DATABOX_TOKEN: _api, DATABOX_NODE_TOKEN: _node, ...env } = process.env;
+  return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
 async function stopChild(child: ChildProcess | undefined, io: CommandIo): Promise<void> {
