@@ -45,11 +45,11 @@ function ended(pid: number): boolean {
 }
 
 /** Waits (bounded) until every one of `pids` has ended; fails naming those still running. */
-async function allEnd(pids: number[], timeoutMs = 15_000): Promise<void> {
+async function allEnd(pids: number[], timeoutMs = 15_000, cluster = c): Promise<void> {
   expect(pids.length).toBeGreaterThan(0);
   for (const pid of pids) expect(Number.isInteger(pid) && pid > 1).toBe(true);
   try {
-    await c.processes.until(() => pids.every(ended), `processes ${pids.join(', ')} to end`, timeoutMs);
+    await cluster.processes.until(() => pids.every(ended), `processes ${pids.join(', ')} to end`, timeoutMs);
   } catch (err) {
     for (const pid of pids) if (!ended(pid)) process.kill(pid, 'SIGKILL'); // leave nothing behind
     throw new Error(`still running: ${pids.filter((p) => !ended(p)).join(', ')} of ${pids.join(', ')}`, { cause: err });
@@ -62,9 +62,9 @@ function ownDir(): string {
 }
 
 /** The pids a UDF wrote to `dir/file`, once it has written them. */
-async function pidsIn(dir: string, file: string): Promise<number[]> {
+async function pidsIn(dir: string, file: string, cluster = c): Promise<number[]> {
   const path = join(dir, file);
-  await c.processes.until(() => existsSync(path), `${file} to be written`, 30_000);
+  await cluster.processes.until(() => existsSync(path), `${file} to be written`, 30_000);
   return JSON.parse(readFileSync(path, 'utf8')) as number[];
 }
 
@@ -142,5 +142,23 @@ describe('memoryMb', () => {
     expect(await c.cluster.map<number>(fixture('keep-memory-udf.ts'), [150], opts)).toEqual([1]);
     // All on the one worker process, which none of it ended.
     expect(await c.workerPids()).toEqual([pid]);
+  });
+});
+
+describe('a Taskman that goes away', () => {
+  it('takes its workers with it, and they take what their UDFs started', async () => {
+    const own = await UdfTestCluster.start({ node: 'b', workers: 1 });
+    try {
+      const dir = ownDir();
+      await own.cluster.submitMap(fixture('spawn-udf.ts'), [{ dir, hang: true }], { retries: 0 });
+      const pids = await pidsIn(dir, 'pids-0.json', own);
+      const workers = await own.workerPids();
+      // No goodbye: the workers see their IPC channel close, and nothing else.
+      own.taskman.child.kill('SIGKILL');
+      await own.taskman.exited;
+      await allEnd([...workers, ...pids], 15_000, own);
+    } finally {
+      await own.close();
+    }
   });
 });
