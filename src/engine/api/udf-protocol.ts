@@ -2,7 +2,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-import { DataboxError } from '../../errors.js';
+import { MAX_BUNDLE_BYTES, SHA256_HEX } from '../udf/limits.js';
 import { jsonSchema } from './json.js';
 
 /**
@@ -21,8 +21,17 @@ export const toThreadSchema = z.discriminatedUnion('t', [
     /** `map` runs the UDF's map on `input`; `reduce` folds `input`, a list of partial results. */
     phase: z.enum(['map', 'reduce']),
     input: jsonSchema.optional(),
+    /** `DATABOX_SUBTASK` while the subtask runs, inherited by every process it starts (see process-tree.ts). */
+    marker: z.string(),
   }),
   z.object({ t: z.literal('abort'), id: z.string(), reason: z.string() }),
+  /** The bundle the thread asked for, as its worker's Taskman fetched it, or why it could not. */
+  z.object({
+    t: z.literal('bundle'),
+    sha256: z.string().regex(SHA256_HEX),
+    bytes: z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength <= MAX_BUNDLE_BYTES).optional(),
+    error: z.object({ message: z.string(), code: z.string(), retryable: z.boolean() }).optional(),
+  }),
 ]);
 export type ToThread = z.infer<typeof toThreadSchema>;
 
@@ -33,6 +42,8 @@ export const fromThreadSchema = z.union([
   z.object({ t: z.literal('done'), id: z.string(), ok: z.literal(false), error: outcomeError }),
   z.object({ t: z.literal('progress'), id: z.string(), fraction: z.number().min(0).max(1) }),
   z.object({ t: z.literal('log'), id: z.string(), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  /** Send the bundle named `sha256` (the thread holds no credential to fetch it). */
+  z.object({ t: z.literal('bundle'), sha256: z.string().regex(SHA256_HEX) }),
 ]);
 export type FromThread = z.infer<typeof fromThreadSchema>;
 
@@ -46,9 +57,6 @@ export interface ThreadEnv {
    * thread or process leaves is removed with the root (by the worker, or by the Taskman when it dies).
    */
   scratchRoot: string;
-  /** The Jobman to fetch bundles from, and its token; undefined for a worker run by hand. */
-  jobman: string | undefined;
-  token: string | undefined;
 }
 
 /** Where the worker process `pid` keeps its subtasks' scratch directories. */
@@ -61,26 +69,5 @@ export function threadEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pi
     node: env.DATABOX_NODE ?? 'local',
     cacheDir: env.DATABOX_CACHE_DIR ?? join(homedir(), '.databox', 'cache'),
     scratchRoot: workerScratchRoot(pid),
-    jobman: env.DATABOX_JOBMAN,
-    token: env.DATABOX_TOKEN,
-  };
-}
-
-/** Fetches a bundle from the Jobman (`GET /v1/udfs/:sha256`); the loader checks its hash. */
-export function fetchBundleFrom(env: ThreadEnv): (sha256: string) => Promise<Uint8Array> {
-  return async (sha256) => {
-    if (env.jobman === undefined) throw new DataboxError('ERR_UDF_FETCH', `UDF bundle ${sha256} is not in the cache ${env.cacheDir}, and this worker has no Jobman to fetch it from`);
-    const url = `${env.jobman}/v1/udfs/${sha256}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: env.token ? { authorization: `Bearer ${env.token}` } : {}, signal: AbortSignal.timeout(60_000) });
-    } catch (err) {
-      throw new DataboxError('ERR_UDF_FETCH', `Cannot fetch UDF bundle ${sha256} from ${url}: ${(err as Error).message}`, { retryable: true, cause: err });
-    }
-    if (!res.ok) {
-      const text = await res.text().catch(() => '');
-      throw new DataboxError('ERR_UDF_FETCH', `Cannot fetch UDF bundle ${sha256} from ${url}: HTTP ${res.status} ${text.slice(0, 300)}`, { retryable: res.status >= 500 });
-    }
-    return new Uint8Array(await res.arrayBuffer());
   };
 }

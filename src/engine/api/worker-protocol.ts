@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { MAX_BUNDLE_BYTES, SHA256_HEX } from '../udf/limits.js';
 import { jsonSchema } from './json.js';
 
 /**
@@ -23,17 +24,32 @@ export const subtaskSchema = z.object({
   input: jsonSchema.optional(),
   /** Kill the subtask after this long; none when absent. */
   timeoutMs: z.number().int().positive().optional(),
-  /** Memory limit of the worker process that runs it, in MiB; none when absent. */
+  /**
+   * What a UDF subtask may use, in MiB, beyond what its worker used before the job's UDF thread started:
+   * its thread, its buffers and every process it starts; none when absent.
+   */
   memoryMb: z.number().int().positive().optional(),
   /** Priority work goes to the head of the Taskman's deque. */
   priority: z.boolean().optional(),
 });
 export type WorkSubtask = z.infer<typeof subtaskSchema>;
 
+const sha256Schema = z.string().regex(SHA256_HEX, 'must be a UDF bundle name (64 lowercase hex digits)');
+
 /** Taskman → worker. */
 export const toWorkerSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('run'), subtasks: z.array(subtaskSchema).min(1) }),
   z.object({ t: z.literal('shutdown') }),
+  /**
+   * The answer to a worker's `bundle`: the bundle's bytes as the Jobman sent them (the worker checks
+   * their hash before it uses them), or why the Taskman could not fetch them.
+   */
+  z.object({
+    t: z.literal('bundle'),
+    sha256: sha256Schema,
+    bytes: z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength <= MAX_BUNDLE_BYTES, `must be a Uint8Array of at most ${MAX_BUNDLE_BYTES} bytes`).optional(),
+    error: z.object({ message: z.string().max(4096), code: z.string().max(64), retryable: z.boolean() }).optional(),
+  }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
@@ -62,5 +78,10 @@ export const fromWorkerSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('heartbeat'), running: z.string().nullable() }),
   /** Subtasks ended, in the order they ran: `value` when one succeeded, `error` when it threw. */
   z.object({ t: z.literal('done'), results: z.array(doneSchema).min(1) }),
+  /**
+   * Send the UDF bundle named `sha256`: workers hold no credential for the Jobman, so their Taskman
+   * fetches bundles for them.
+   */
+  z.object({ t: z.literal('bundle'), sha256: sha256Schema }),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;

@@ -13,6 +13,7 @@ import type { ReportedChange } from '../jobman/types.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
 import { localStorageSettings } from '../storage-settings.js';
 import { TASK_PACKAGES_ENV, TaskRegistry, type TaskPackage } from '../tasks/registry.js';
+import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
 import { NodeSampler } from './node-metrics.js';
 import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
 
@@ -128,10 +129,11 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
     t.supervisor = new WorkerSupervisor(t.deque, {
       workers: t.workers,
       heartbeatMs: t.heartbeatMs,
+      // No credential and no Jobman address: UDFs run in the workers, so the workers ask this Taskman
+      // for bundles instead of fetching them.
+      fetchBundle: (sha256) => t.get(`/v1/udfs/${sha256}`, MAX_BUNDLE_BYTES, 60_000),
       env: {
         DATABOX_NODE: t.node,
-        DATABOX_JOBMAN: options.jobman,
-        DATABOX_TOKEN: options.token,
         DATABOX_CACHE_DIR: options.cacheDir ?? join(t.home, 'cache'),
         [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
       },
@@ -319,6 +321,30 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         if (wakeable || this.stopping) done();
       };
     });
+  }
+
+  /** GET `path` for bytes (a UDF bundle for a worker): at most `maxBytes`, with this Taskman's credential. */
+  private async get(path: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.options.jobman}${path}`, {
+        headers: { authorization: `Bearer ${this.options.token}` },
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopped.signal]),
+      });
+    } catch (err) {
+      throw new DataboxError('ERR_UDF_FETCH', `Cannot GET ${path} from the Jobman at ${this.options.jobman}: ${messageOf(err)}`, { retryable: true, cause: err });
+    }
+    if (!res.ok) {
+      const text = await res.text().catch(() => '');
+      throw new DataboxError('ERR_UDF_FETCH', `The Jobman answered GET ${path} with HTTP ${res.status}: ${text.slice(0, 300)}`, { retryable: res.status >= 500 });
+    }
+    const length = Number(res.headers.get('content-length') ?? 0);
+    const bytes = length > maxBytes ? undefined : new Uint8Array(await res.arrayBuffer());
+    if (bytes === undefined || bytes.byteLength > maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new DataboxError('ERR_UDF_FETCH', `The Jobman answered GET ${path} with more than ${maxBytes} bytes`);
+    }
+    return bytes;
   }
 
   private async post(path: string, body: unknown, timeoutMs = 30_000): Promise<unknown> {

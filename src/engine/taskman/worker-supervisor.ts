@@ -1,11 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { DataboxError } from '../../errors.js';
+import { DataboxError, messageOf } from '../../errors.js';
 import type { Deque } from '../deque.js';
 import { IndexTree } from '../index-tree.js';
 import { fromWorkerSchema, type ToWorker, type WorkSubtask } from '../api/worker-protocol.js';
 import { workerScratchRoot } from '../api/udf-protocol.js';
+import { endProcesses, readStat, uptimeTicks } from '../worker/process-tree.js';
 
 /** How a supervisor runs its workers. */
 export interface SupervisorOptions {
@@ -17,8 +18,33 @@ export interface SupervisorOptions {
   missedHeartbeats?: number;
   /** How long a new worker may take to start before it is declared dead. @defaultValue 15000 */
   startupMs?: number;
-  /** More environment for the workers (the node's name, the Jobman, the UDF cache). */
+  /** More environment for the workers (the node's name, the UDF cache); credentials are taken out (see {@link workerEnv}). */
   env?: Record<string, string>;
+  /**
+   * Fetches the UDF bundle named `sha256` for a worker that asks (`GET /v1/udfs/:sha256` with the
+   * Taskman's own credential: workers hold none). The worker checks the bytes' hash before it uses them.
+   * @defaultValue none: a worker asking for a bundle is told this Taskman cannot fetch one
+   */
+  fetchBundle?: (sha256: string) => Promise<Uint8Array>;
+}
+
+/**
+ * Environment variables a worker never inherits: the API token, the Jobman's address (workers never
+ * talk to it), and anything named like a credential, since UDFs run in workers and read their
+ * environment. The S3 credentials stay: the workers' storage layer reads and writes s3:// with them.
+ */
+const STORAGE_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+const CREDENTIAL_NAME = /TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|AUTH/i;
+
+/** The environment a worker starts with: `base` and `extra`, less the Taskman's credentials. */
+export function workerEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...base, ...extra })) {
+    if (value === undefined || name === 'DATABOX_JOBMAN') continue;
+    if (CREDENTIAL_NAME.test(name) && !STORAGE_CREDENTIALS.has(name)) continue;
+    env[name] = value;
+  }
+  return env;
 }
 
 /** How a subtask ended on a worker. */
@@ -46,6 +72,10 @@ interface Slot {
   batch: number;
   lastBeat: number;
   spawnedAt: number;
+  /** When it started, in /proc clock ticks: processes started since may carry its UDFs' marker. */
+  startTicks: number;
+  /** Whether it leads its own session, so that every member of the session is its doing. */
+  leader: boolean;
   /** The last `progress` of the subtask it runs: [subtask id, fraction]. */
   progress: [string, number] | undefined;
   timers: Map<string, NodeJS.Timeout>;
@@ -72,6 +102,9 @@ export class WorkerSupervisor extends EventEmitter<{
   private readonly missed: number;
   private readonly startupMs: number;
   private readonly env: Record<string, string>;
+  private readonly fetchBundle: ((sha256: string) => Promise<Uint8Array>) | undefined;
+  /** Bundle fetches in flight, by name, shared by the workers asking for the same one. */
+  private readonly fetching = new Map<string, Promise<Uint8Array>>();
   private readonly watchdog: NodeJS.Timeout;
   private stopping = false;
 
@@ -87,6 +120,7 @@ export class WorkerSupervisor extends EventEmitter<{
     this.missed = options.missedHeartbeats ?? 3;
     this.startupMs = options.startupMs ?? 15_000;
     this.env = options.env ?? {};
+    this.fetchBundle = options.fetchBundle;
     this.slots = Array.from({ length: options.workers }, () => undefined);
     for (let i = 0; i < options.workers; i++) this.spawn(i);
     this.watchdog = setInterval(() => this.checkHeartbeats(), this.heartbeatMs);
@@ -113,7 +147,7 @@ export class WorkerSupervisor extends EventEmitter<{
     const slot = this.slots[slotNo];
     if (slot !== undefined) {
       slot.wants = 0; // a pull already on its way must not be served
-      slot.child.kill('SIGKILL');
+      this.end(slot);
     }
     if (mates.length > 0) this.wake();
     return true;
@@ -174,7 +208,7 @@ export class WorkerSupervisor extends EventEmitter<{
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
             s.child.once('exit', () => resolve());
-            s.child.kill('SIGKILL');
+            this.end(s);
           }),
     );
     await Promise.all(exits);
@@ -183,13 +217,19 @@ export class WorkerSupervisor extends EventEmitter<{
   private spawn(slotNo: number): void {
     const fromSource = import.meta.url.endsWith('.ts');
     const file = new URL(fromSource ? '../worker/main.ts' : '../worker/main.js', import.meta.url);
+    const startTicks = uptimeTicks() - 1;
     const child = fork(file, [], {
       execArgv: fromSource ? ['--import', 'tsx'] : [],
-      env: { ...process.env, ...this.env, DATABOX_HEARTBEAT_MS: String(this.heartbeatMs) },
+      env: { ...workerEnv(process.env, this.env), DATABOX_HEARTBEAT_MS: String(this.heartbeatMs) },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its own session and process group: what its UDFs start can be found, and ended, as a whole; a
+      // signal meant for the Taskman's group (a Ctrl-C) reaches the workers through their Taskman.
+      detached: true,
     });
-    const slot: Slot = { slot: slotNo, child, wants: 0, batch: 1, lastBeat: 0, spawnedAt: Date.now(), timers: new Map(), progress: undefined };
+    // The fork has made its session (setsid) before fork() returns, so this reads the worker's own.
+    const leader = child.pid !== undefined && readStat(child.pid)?.session === child.pid;
+    const slot: Slot = { slot: slotNo, child, wants: 0, batch: 1, lastBeat: 0, spawnedAt: Date.now(), startTicks, leader, timers: new Map(), progress: undefined };
     this.slots[slotNo] = slot;
     child.on('message', (raw) => this.onMessage(slot, raw));
     child.on('exit', (code, signal) => this.onExit(slot, code, signal));
@@ -202,7 +242,7 @@ export class WorkerSupervisor extends EventEmitter<{
     if (!parsed.success) {
       // A worker that speaks nonsense is broken: replace it rather than guess.
       slot.wants = 0;
-      slot.child.kill('SIGKILL');
+      this.end(slot);
       return;
     }
     const msg = parsed.data;
@@ -211,6 +251,8 @@ export class WorkerSupervisor extends EventEmitter<{
       slot.wants = msg.want;
       slot.batch = msg.want;
       this.serve(slot);
+    } else if (msg.t === 'bundle') {
+      void this.sendBundle(slot, msg.sha256);
     } else if (msg.t === 'progress') {
       if (this.index.holderOf(msg.id) === slot.slot) slot.progress = [msg.id, msg.fraction];
     } else if (msg.t === 'done') {
@@ -255,11 +297,47 @@ export class WorkerSupervisor extends EventEmitter<{
     slot.child.send(msg);
   }
 
+  /** Answers a worker's request for a UDF bundle, fetched with the Taskman's credential. */
+  private async sendBundle(slot: Slot, sha256: string): Promise<void> {
+    let answer: ToWorker;
+    try {
+      if (this.fetchBundle === undefined) throw new DataboxError('ERR_UDF_FETCH', `UDF bundle ${sha256} is not in the cache, and this worker's Taskman cannot fetch bundles`);
+      let fetching = this.fetching.get(sha256);
+      if (fetching === undefined) {
+        fetching = this.fetchBundle(sha256);
+        this.fetching.set(sha256, fetching);
+        const done = (): void => void this.fetching.delete(sha256);
+        fetching.then(done, done);
+      }
+      answer = { t: 'bundle', sha256, bytes: await fetching };
+    } catch (err) {
+      const e = err as { code?: unknown; retryable?: unknown };
+      answer = { t: 'bundle', sha256, error: { message: messageOf(err).slice(0, 4096), code: typeof e.code === 'string' ? e.code.slice(0, 64) : 'ERR_UDF_FETCH', retryable: e.retryable === true } };
+    }
+    // The worker may have died meanwhile; its replacement asks again.
+    if (slot.child.connected) slot.child.send(answer, () => undefined);
+  }
+
+  /**
+   * Ends a worker and everything it started: SIGKILL to its process group (the worker and what its UDFs
+   * started without a session of their own); the rest is found and ended when it has exited (`onExit`).
+   */
+  private end(slot: Slot): void {
+    if (slot.leader && slot.child.pid !== undefined) {
+      try {
+        process.kill(-slot.child.pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    slot.child.kill('SIGKILL');
+  }
+
   private timeOut(slot: Slot, subtask: WorkSubtask): void {
     if (this.index.holderOf(subtask.id) !== slot.slot) return;
     this.forget(subtask.id);
     // A subtask cannot be interrupted inside its process (an endless loop never yields): end the process.
-    slot.child.kill('SIGKILL');
+    this.end(slot);
     this.emit('result', subtask, { ok: false, error: { message: `${subtask.task} timed out after ${subtask.timeoutMs} ms` } });
   }
 
@@ -274,8 +352,13 @@ export class WorkerSupervisor extends EventEmitter<{
   }
 
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
-    // A worker killed mid-subtask cannot clean up after itself: its scratch root goes here.
-    if (slot.child.pid !== undefined) rmSync(workerScratchRoot(slot.child.pid), { recursive: true, force: true });
+    // A worker killed mid-subtask cannot clean up after itself: its scratch root goes here, and every
+    // process its UDFs started (its session's members, and whatever carries its marker) ends.
+    const pid = slot.child.pid;
+    if (pid !== undefined) {
+      rmSync(workerScratchRoot(pid), { recursive: true, force: true });
+      endProcesses({ root: pid, includeRoot: false, sessions: new Set(slot.leader ? [pid] : []), groups: new Set(), markerPrefix: `${pid}.`, sinceTicks: slot.startTicks });
+    }
     const lost = [...this.index.heldBy(slot.slot).keys()].map((id) => this.held.get(id)!).filter(Boolean);
     for (const s of lost) this.forget(s.id);
     if (lost.length > 0) {
@@ -291,7 +374,7 @@ export class WorkerSupervisor extends EventEmitter<{
       if (s === undefined || s.child.exitCode !== null || s.child.signalCode !== null) continue;
       // A worker still starting has not beaten yet: it gets the start-up allowance instead.
       const late = s.lastBeat > 0 ? now - s.lastBeat > limit : now - s.spawnedAt > this.startupMs;
-      if (late) s.child.kill('SIGKILL');
+      if (late) this.end(s);
     }
   }
 }

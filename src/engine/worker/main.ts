@@ -41,7 +41,36 @@ const udfs = new UdfRunner({
     send({ t: 'progress', id, fraction });
   },
   log: (id, level, message) => process.stderr.write(`databox worker ${process.pid} subtask ${id} ${level}: ${message}\n`),
+  fetchBundle,
 });
+
+/** Bundle requests sent to the Taskman and not yet answered, by name. */
+const bundles = new Map<string, { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void }[]>();
+/** How long the Taskman may take to answer a bundle request (its own fetch gives up after 60 s). */
+const BUNDLE_WAIT_MS = 120_000;
+
+/** A UDF bundle, fetched by the Taskman: this process holds no credential for the Jobman. */
+function fetchBundle(sha256: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const waiting = bundles.get(sha256);
+    if (waiting !== undefined) {
+      waiting.push({ resolve, reject });
+      return;
+    }
+    bundles.set(sha256, [{ resolve, reject }]);
+    send({ t: 'bundle', sha256 });
+    setTimeout(() => answerBundle(sha256, undefined, new DataboxError('ERR_UDF_FETCH', `The Taskman did not send UDF bundle ${sha256} within ${BUNDLE_WAIT_MS} ms`, { retryable: true })), BUNDLE_WAIT_MS).unref();
+  });
+}
+
+function answerBundle(sha256: string, bytes: Uint8Array | undefined, err: Error | undefined): void {
+  const waiting = bundles.get(sha256) ?? [];
+  bundles.delete(sha256);
+  for (const w of waiting) {
+    if (bytes !== undefined) w.resolve(bytes);
+    else w.reject(err ?? new DataboxError('ERR_UDF_FETCH', `UDF bundle ${sha256} could not be fetched`));
+  }
+}
 
 /** The tasks this worker may run: the diagnostic built-ins and the packages its Taskman registered. */
 const tasks = TaskRegistry.fromEnv();
@@ -59,11 +88,19 @@ process.on('message', (raw) => {
     process.disconnect();
     return;
   }
+  if (msg.t === 'bundle') {
+    const e = msg.error;
+    answerBundle(msg.sha256, msg.bytes, e === undefined ? undefined : new DataboxError(e.code, e.message, { retryable: e.retryable }));
+    return;
+  }
   queue.push(...msg.subtasks);
   if (running === null) void drain();
 });
-// The Taskman went away: nothing left to work for.
-process.on('disconnect', () => process.exit(0));
+// The Taskman went away: nothing left to work for. What the running UDF started goes first.
+process.on('disconnect', () => {
+  udfs.endStarted(0, Number.NaN);
+  process.exit(0);
+});
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: Done['error'] & object; fatal?: true };
 
@@ -71,6 +108,7 @@ async function runOne(s: WorkSubtask, signal: AbortSignal): Promise<Outcome> {
   try {
     const task = tasks.parse(s.task);
     if (task.kind === 'udf') return await udfs.run(s, task.sha256, phaseOf(s.args), signal);
+    await udfs.release();
     const run = await tasks.load(task.name);
     const value = await run({ index: s.index, attempt: s.attempt, args: s.args, input: s.input ?? s.index, signal });
     return { ok: true, value };
@@ -120,6 +158,8 @@ async function drain(): Promise<void> {
     }
   }
   if (results.length > 0) send({ t: 'done', results });
+  // Idle: no UDF's memory cap stays on the worker.
+  await udfs.release();
   want = (performance.now() - started) / ran < SHORT_MS ? Math.min(want * 2, MAX_PULL) : 1;
   if (process.connected) send({ t: 'pull', want });
 }

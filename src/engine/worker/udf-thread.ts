@@ -7,7 +7,8 @@ import { ensureDirectory, openSource } from '../../storage/index.js';
 import type { UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
-import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread, type ToThread } from '../api/udf-protocol.js';
+import { threadEnv, toThreadSchema, type FromThread, type ToThread } from '../api/udf-protocol.js';
+import { SUBTASK_MARKER_ENV } from './process-tree.js';
 
 /**
  * The thread of a worker process that runs RS-UDF code, one subtask at a time. User code that computes
@@ -17,14 +18,39 @@ import { fetchBundleFrom, threadEnv, toThreadSchema, type FromThread, type ToThr
 const port = parentPort;
 if (port === null) throw new Error('udf-thread.ts runs as a worker thread of a databox worker');
 const env = threadEnv();
-const fetchBundle = fetchBundleFrom(env);
 const running = new Map<string, AbortController>();
 const post = (msg: FromThread): void => port.postMessage(msg);
+/** Bundles asked of the worker and not yet answered, by name. */
+const asked = new Map<string, { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void }[]>();
+
+/**
+ * A bundle the cache lacks, fetched by the worker's Taskman: neither this thread nor its worker holds a
+ * credential for the Jobman. The loader checks the bytes against the name before it writes or runs them.
+ */
+function fetchBundle(sha256: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const waiting = asked.get(sha256);
+    if (waiting !== undefined) waiting.push({ resolve, reject });
+    else {
+      asked.set(sha256, [{ resolve, reject }]);
+      post({ t: 'bundle', sha256 });
+    }
+  });
+}
 
 port.on('message', (raw: unknown) => {
   const msg = toThreadSchema.parse(raw);
   if (msg.t === 'abort') {
     running.get(msg.id)?.abort(new DataboxError('ERR_ABORTED', msg.reason));
+    return;
+  }
+  if (msg.t === 'bundle') {
+    const waiting = asked.get(msg.sha256) ?? [];
+    asked.delete(msg.sha256);
+    for (const w of waiting) {
+      if (msg.bytes !== undefined) w.resolve(msg.bytes);
+      else w.reject(new DataboxError(msg.error?.code ?? 'ERR_UDF_FETCH', msg.error?.message ?? `UDF bundle ${msg.sha256} could not be fetched`, { retryable: msg.error?.retryable ?? false }));
+    }
     return;
   }
   void run(msg);
@@ -36,6 +62,8 @@ async function run(msg: Extract<ToThread, { t: 'run' }>): Promise<void> {
   let scratchDir: string | undefined;
   let done: FromThread;
   try {
+    // Every process the UDF starts inherits this, so one that escapes its parent is still found.
+    process.env[SUBTASK_MARKER_ENV] = msg.marker;
     const udf = await loadUdf(msg.sha256, { cacheDir: env.cacheDir, fetchBundle, node: env.node });
     await ensureDirectory(env.scratchRoot);
     scratchDir = await mkdtemp(join(env.scratchRoot, 'subtask-'));
