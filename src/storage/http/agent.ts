@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 
 import type { Dispatcher } from 'undici';
 
@@ -59,7 +59,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 
 /** dns.lookup, refusing a name that resolves to a link-local or metadata address unless a rule names it. */
 function checkedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err !== null) return callback(err, []);
     const policy = accessPolicy();
     for (const a of addresses) {
