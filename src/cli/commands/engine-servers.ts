@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
@@ -129,7 +129,20 @@ function withServerOptions(command: Command): Command {
     .option('--home <dir>', 'state and token directory', '~/.databox')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .option('--allow-read <rule>', 'storage tasks may read: a path prefix, s3://bucket/prefix, http(s)://host/prefix, or * for all; repeatable (default: the current directory, the --home directory and the OS temp directory)', (v: string, all: string[] = []) => [...all, v])
+    .option('--allow-write <rule>', 'storage tasks may write, as --allow-read; repeatable (default: as --allow-read’s)', (v: string, all: string[] = []) => [...all, v]);
+}
+
+/**
+ * The storage allow-lists of `databox jobman` and `databox up`. Each list not given is the current
+ * directory tree, the home and the OS temp directory; a relative path is made absolute against the
+ * current directory, and `~/` is expanded.
+ */
+export function accessRules(flags: { allowRead?: string[]; allowWrite?: string[] }, home: string): { allowRead: string[]; allowWrite: string[] } {
+  const defaults = [process.cwd(), home, tmpdir()];
+  const absolute = (rule: string): string => (rule === '*' || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(rule) ? rule : resolve(expandHome(rule)));
+  return { allowRead: flags.allowRead?.map(absolute) ?? defaults, allowWrite: flags.allowWrite?.map(absolute) ?? defaults };
 }
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
@@ -141,11 +154,14 @@ interface ServerFlags {
   host: string;
   port: number;
   heartbeatMs: number;
+  allowRead?: string[];
+  allowWrite?: string[];
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
 function jobmanOptions(flags: ServerFlags): JobmanOptions {
-  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS] };
+  const home = resolveHome(expandHome(flags.home));
+  return { home, host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS], ...accessRules(flags, home) };
 }
 
 /** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */

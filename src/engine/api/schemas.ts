@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { accessRulesSchema } from '../../storage/index.js';
 import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../store/index.js';
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from './worker-protocol.js';
@@ -189,7 +190,12 @@ export const joinSchema = z.strictObject({
   startedAt: ms,
   storage: nodeStorageSchema.optional(),
 });
-export const joinReplySchema = z.object({ heartbeatMs: z.number().int().positive(), missedHeartbeats: z.number().int().positive() });
+export const joinReplySchema = z.object({
+  heartbeatMs: z.number().int().positive(),
+  missedHeartbeats: z.number().int().positive(),
+  /** The storage allow-lists every worker of the node enforces; null (or absent, from an older Jobman): none. */
+  access: accessRulesSchema.nullable().optional(),
+});
 
 export const reportedChangeSchema = z.strictObject({
   id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a subtask id'),

@@ -8,6 +8,7 @@ import { DROPPED_CODE, heartbeatReplySchema, joinReplySchema, type Heartbeat, ty
 import { Deque } from '../deque.js';
 import type { ReportedChange } from '../jobman/types.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
+import { ACCESS_POLICY_ENV, type AccessRules } from '../../storage/index.js';
 import { localStorageSettings } from '../storage-settings.js';
 import { TASK_PACKAGES_ENV, TaskRegistry, type TaskPackage } from '../tasks/registry.js';
 import { NodeSampler } from './node-metrics.js';
@@ -75,6 +76,8 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   private seq = 0;
   private ack = 0;
   private heartbeatMs = 1000;
+  /** The Jobman's storage allow-lists, from its join reply, for the workers; null: none. */
+  private access: AccessRules | null = null;
   private stopping = false;
   private readonly stopped = new AbortController();
   private nudge: (() => void) | undefined;
@@ -101,6 +104,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         DATABOX_TOKEN: options.token,
         DATABOX_CACHE_DIR: options.cacheDir ?? join(homedir(), '.databox', 'cache'),
         [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
+        ...(t.access !== null ? { [ACCESS_POLICY_ENV]: JSON.stringify(t.access) } : {}),
       },
     });
     t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));
@@ -168,6 +172,8 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
       try {
         const reply = joinReplySchema.parse(await this.post(`/v1/nodes/${this.node}/join`, { incarnation: this.incarnation, workers: this.workers, startedAt: Date.now(), storage: localStorageSettings() }));
         this.heartbeatMs = reply.heartbeatMs;
+        // Workers start after the first join and keep the rules it gave them.
+        this.access ??= reply.access ?? null;
         this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
         this.emit('joined', this.incarnation);
         return;

@@ -1,4 +1,5 @@
 import { DataboxError, messageOf } from '../../errors.js';
+import { AccessPolicy, setAccessPolicy } from '../../storage/index.js';
 import { TaskRegistry } from '../tasks/registry.js';
 import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from '../api/worker-protocol.js';
 import { UdfRunner } from './udf-runner.js';
@@ -42,6 +43,9 @@ const udfs = new UdfRunner({
   },
   log: (id, level, message) => process.stderr.write(`databox worker ${process.pid} subtask ${id} ${level}: ${message}\n`),
 });
+
+// The Jobman's storage allow-lists, before any task can open anything (none: everything allowed).
+setAccessPolicy(AccessPolicy.fromEnv());
 
 /** The tasks this worker may run: the diagnostic built-ins and the packages its Taskman registered. */
 const tasks = TaskRegistry.fromEnv();
