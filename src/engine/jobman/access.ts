@@ -25,7 +25,8 @@ const STORAGE_STRING = /^(?:file:|https?:\/\/|s3:\/\/|\/)/i;
 export async function checkJobStorage(policy: AccessPolicy, tasks: TaskRegistry, task: TaskName, spec: JobSpec): Promise<void> {
   const seen: Record<Access, Set<string>> = { read: new Set(), write: new Set() };
   let work = 0;
-  const check = async (url: string, access: Access): Promise<void> => {
+  const check = (url: string, access: Access): void => {
+    work++;
     if (seen[access].has(url)) return;
     seen[access].add(url);
     let why: string | undefined;
@@ -37,33 +38,36 @@ export async function checkJobStorage(policy: AccessPolicy, tasks: TaskRegistry,
       return;
     }
     if (why !== undefined) throw new AccessDeniedError(url, why);
-    if (++work % CHECKS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   };
   const inputs: Iterable<JsonValue> = typeof spec.inputs === 'number' ? [] : spec.inputs;
+  let visit: (input: JsonValue) => void;
   if (task.kind === 'udf') {
-    const strings: string[] = [];
-    const collect = (v: JsonValue | undefined): void => {
+    const strings = (v: JsonValue | undefined): void => {
       if (typeof v === 'string') {
-        if (STORAGE_STRING.test(v)) strings.push(v);
+        if (STORAGE_STRING.test(v)) check(v, 'read');
       } else if (Array.isArray(v)) {
-        for (const x of v) collect(x);
+        for (const x of v) strings(x);
       } else if (typeof v === 'object' && v !== null) {
-        for (const x of Object.values(v)) collect(x);
+        for (const x of Object.values(v)) strings(x);
       }
     };
-    collect(spec.args);
-    for (const input of inputs) {
-      collect(input);
-      for (const s of strings.splice(0)) await check(s, 'read');
-    }
-    for (const s of strings) await check(s, 'read');
-    return;
+    strings(spec.args);
+    visit = strings;
+  } else {
+    const access = await tasks.access(task.name);
+    if (access === undefined) return;
+    visit = (input) => {
+      const use = access(task.name, input, spec.args);
+      for (const url of use.read) check(url, 'read');
+      for (const url of use.write) check(url, 'write');
+    };
   }
-  const access = await tasks.access(task.name);
-  if (access === undefined) return;
+  let yielded = 0;
   for (const input of inputs) {
-    const use = access(task.name, input, spec.args);
-    for (const url of use.read) await check(url, 'read');
-    for (const url of use.write) await check(url, 'write');
+    visit(input);
+    if (++work - yielded >= CHECKS_PER_TURN) {
+      yielded = work;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }

@@ -91,20 +91,21 @@ export class AccessPolicy {
     const location = parseStorageUrl(url);
     const rules = this.rules[access];
     const flag = FLAG[access];
-    const existing = rules.length === 0 ? `there are no ${flag} rules` : `the ${flag} rules are ${rules.map((r) => r.text).join(', ')}`;
+    // Only a refusal pays for its message.
+    const existing = (): string => (rules.length === 0 ? `there are no ${flag} rules` : `the ${flag} rules are ${rules.map((r) => r.text).join(', ')}`);
     switch (location.kind) {
       case 'file': {
         const path = this.resolveLinks ? realPath(location.path) : location.path;
         if (rules.some((r) => r.kind === 'all' || (r.kind === 'file' && underPath(path, r.path)))) return undefined;
         const real = path === location.path ? '' : ` (really ${path}, once links are resolved)`;
-        return `Storage access denied: cannot ${access} ${url}${real}: ${existing}; the operator allows it with ${flag} ${dirname(path)} on the Jobman`;
+        return `Storage access denied: cannot ${access} ${url}${real}: ${existing()}; the operator allows it with ${flag} ${dirname(path)} on the Jobman`;
       }
       case 's3': {
         const key = segments(location.key);
         // S3 keys are not paths, but some S3-compatible servers resolve dot segments: never let one climb.
         const climbs = key.some((s) => s === '.' || s === '..');
         if (rules.some((r) => r.kind === 'all' || (r.kind === 's3' && !climbs && r.bucket === location.bucket && underSegments(key, r.prefix)))) return undefined;
-        return `Storage access denied: cannot ${access} ${url}: ${existing}; the operator allows it with ${flag} s3://${location.bucket}/${key.slice(0, -1).join('/')} on the Jobman`;
+        return `Storage access denied: cannot ${access} ${url}: ${existing()}; the operator allows it with ${flag} s3://${location.bucket}/${key.slice(0, -1).join('/')} on the Jobman`;
       }
       case 'http': {
         const target = new URL(location.href);
@@ -114,10 +115,10 @@ export class AccessPolicy {
         const named = (r: AccessRule): boolean => r.kind === 'http' && r.protocol === target.protocol && r.host === host && r.port === target.port && underSegments(path, r.prefix);
         if (restricted !== undefined) {
           if (rules.some(named)) return undefined;
-          return `Storage access denied: cannot ${access} ${url}: ${bareHost(host)} is ${restricted}, refused unless a rule names that host (${existing}); the operator allows it with ${flag} ${target.origin}/ on the Jobman`;
+          return `Storage access denied: cannot ${access} ${url}: ${bareHost(host)} is ${restricted}, refused unless a rule names that host (${existing()}); the operator allows it with ${flag} ${target.origin}/ on the Jobman`;
         }
         if (rules.some((r) => r.kind === 'all' || named(r))) return undefined;
-        return `Storage access denied: cannot ${access} ${url}: ${existing}; the operator allows it with ${flag} ${target.origin}${target.pathname.slice(0, target.pathname.lastIndexOf('/') + 1)} on the Jobman`;
+        return `Storage access denied: cannot ${access} ${url}: ${existing()}; the operator allows it with ${flag} ${target.origin}${target.pathname.slice(0, target.pathname.lastIndexOf('/') + 1)} on the Jobman`;
       }
     }
   }
