@@ -1,6 +1,10 @@
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import type { Command } from 'commander';
 
 import { Cluster, JobmanClient, connect } from '../engine/index.js';
+import { outPrefix } from '../jobs/index.js';
 import { closeSharedCodecs } from '../raster/index.js';
 import { closeSharedConnections, parseStorageUrl } from '../storage/index.js';
 import type { CommandIo } from './context.js';
@@ -68,16 +72,30 @@ export interface ClusterRun<T> {
   stopSeconds: number;
 }
 
+/** What a run's jobs read (its inputs) and write (its outputs), as the user named them. */
+export interface RunStorage {
+  read: readonly string[];
+  write: readonly string[];
+}
+
 /**
  * Runs `work` on the cluster the flags name, checking first that it has workers and, for `s3://` among
- * `urls` (the job's inputs and outputs), that its nodes reach the same S3 as this client; closes it
- * after, and says how long the start and the stop took, so a summary can count them.
+ * the run's inputs and outputs, that its nodes reach the same S3 as this client; closes it after, and
+ * says how long the start and the stop took, so a summary can count them. An embedded cluster's
+ * storage allow-lists are `databox up`'s defaults plus what the user named: each input for reading, the
+ * folder (or prefix) of each output for writing, where its parts go too.
  */
-export async function withCluster<T>(flags: ClusterFlags, signal: AbortSignal, work: (cluster: Cluster, where: string) => Promise<T>, urls: readonly string[] = []): Promise<ClusterRun<T>> {
+export async function withCluster<T>(flags: ClusterFlags, signal: AbortSignal, work: (cluster: Cluster, where: string) => Promise<T>, storage: RunStorage = { read: [], write: [] }): Promise<ClusterRun<T>> {
   const embedded = flags.jobman === undefined;
+  const urls = [...storage.read, ...storage.write];
   const t0 = performance.now();
+  const defaults = [process.cwd(), join(homedir(), '.databox'), tmpdir()];
   const cluster = embedded
-    ? await connect(undefined, flags.workers !== undefined ? { workers: flags.workers } : {})
+    ? await connect(undefined, {
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        allowRead: [...defaults, ...storage.read.map(ruleCovering)],
+        allowWrite: [...defaults, ...storage.write.map((u) => ruleCovering(outPrefix(u)))],
+      })
     : Cluster.of(await JobmanClient.open({ url: flags.jobman!, ...(flags.home !== undefined ? { home: flags.home } : {}) }));
   const where = embedded ? 'an embedded cluster' : cluster.url;
   let value: T;
@@ -93,6 +111,20 @@ export async function withCluster<T>(flags: ClusterFlags, signal: AbortSignal, w
     if (embedded) stopSeconds = (performance.now() - t1) / 1000;
   }
   return { value, where, embedded, startSeconds, stopSeconds };
+}
+
+/**
+ * The allow-list rule that covers a URL the user named: a local path made absolute, an HTTP URL without
+ * its query, and a glob cut back to the folder before its first wildcard.
+ */
+function ruleCovering(url: string): string {
+  const wildcard = url.search(/[*?[\]{}]/);
+  const fixed = wildcard < 0 ? url : url.slice(0, url.lastIndexOf('/', wildcard) + 1) || '.';
+  if (/^https?:\/\//i.test(fixed)) {
+    const u = new URL(fixed);
+    return `${u.origin}${u.pathname}`;
+  }
+  return /^s3:\/\//i.test(fixed) ? fixed : absoluteUrl(fixed);
 }
 
 /**

@@ -7,7 +7,7 @@
 export * from './client/index.js';
 export { defineUdf, isUdf, type Udf, type UdfContext, type UdfLogger, type UdfSpec } from './udf/define.js';
 export type { Task, TaskContext } from './tasks/builtins.js';
-export { DIAGNOSTIC_TASKS, TaskRegistry, UnknownTaskError, type TaskName, type TaskPackage } from './tasks/registry.js';
+export { DIAGNOSTIC_TASKS, TaskRegistry, UnknownTaskError, type TaskAccess, type TaskName, type TaskPackage, type TaskStorageUse } from './tasks/registry.js';
 export { readCa, readToken, resolveHome, resolveJobmanUrl, tokenPath } from './home.js';
 export { mintNodeToken, nodeOfToken, nodeSecretPath, nodeTokenFromHome, readTokenPath, type Role } from './credentials.js';
 export { submitJobSchema } from './api/schemas.js';

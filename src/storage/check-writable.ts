@@ -1,3 +1,4 @@
+import { checkAccess } from './access/policy.js';
 import { ReadOnlyStorageError } from './errors.js';
 import { FileSink } from './file/sink.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
@@ -15,6 +16,7 @@ export async function checkWritable(url: string, options: Pick<SourceOptions, 's
   const { signal, ...storage } = options;
   const location = parseStorageUrl(url);
   signal?.throwIfAborted();
+  checkAccess(url, 'write');
   if (location.kind === 'http') throw new ReadOnlyStorageError(url, 'HTTP');
   if (location.kind === 'file') {
     await (await FileSink.create(url, location.path, signal)).abort();

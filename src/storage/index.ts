@@ -25,6 +25,18 @@ export { list, NoMatchError } from './list.js';
 export { ensureDirectory } from './file/directories.js';
 export { planCoalescedReads, readRanges, streamRanges, type MergedRead } from './coalesce.js';
 export { parseStorageUrl, type StorageLocation } from './url.js';
+export {
+  ACCESS_POLICY_ENV,
+  AccessDeniedError,
+  AccessPolicy,
+  accessPolicy,
+  accessRulesSchema,
+  checkAccess,
+  setAccessPolicy,
+  type Access,
+  type AccessRules,
+} from './access/policy.js';
+export { InvalidAccessRuleError } from './access/rules.js';
 
 export {
   InvalidRangeError,

@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
 import { DataboxError } from '../errors.js';
+import { checkAccess } from './access/policy.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
 import { s3ClientFor, s3Sdk } from './s3/client.js';
 import { s3Error } from './s3/errors.js';
@@ -31,23 +32,32 @@ export async function list(prefixOrGlob: string, options: Pick<SourceOptions, 's
   const location = parseStorageUrl(pattern);
   if (location.kind === 'http') {
     if (/[*?[\]{}]/.test(pattern)) throw new DataboxError('ERR_UNSUPPORTED_GLOB', `Cannot expand ${pattern}: HTTP has no listing, so an HTTP URL must name one file`);
+    checkAccess(pattern, 'read');
     return [pattern];
   }
   if (location.kind === 's3') return listS3(pattern, location.bucket, location.key, options);
   if (!isDynamicPattern(location.path)) {
+    checkAccess(location.path, 'read');
     const found = await stat(location.path).catch(() => undefined);
     if (found?.isFile() !== true) throw new NoMatchError(pattern, found === undefined ? 'it does not exist' : 'it is not a file');
     return [location.path];
   }
   const files = (await glob(location.path, { absolute: true, onlyFiles: true, expandDirectories: false })).sort();
   if (files.length === 0) throw new NoMatchError(pattern, '');
+  // A match may be a link out of the allowed folders.
+  for (const f of files) checkAccess(f, 'read');
   return files;
 }
 
 async function listS3(pattern: string, bucket: string, key: string, options: Pick<SourceOptions, 's3'>): Promise<string[]> {
   const wildcard = key.search(/[*?[\]{}]/);
-  if (wildcard < 0) return [pattern];
+  if (wildcard < 0) {
+    checkAccess(pattern, 'read');
+    return [pattern];
+  }
   const prefix = key.slice(0, wildcard);
+  // Nothing is listed where nothing may be read; what the listing finds is checked key by key below.
+  if (prefix !== '') checkAccess(`s3://${bucket}/${prefix}`, 'read');
   const matches = picomatch(key, { dot: true });
   const client = await s3ClientFor(resolveSourceOptions(options).s3);
   const { ListObjectsV2Command } = await s3Sdk();
@@ -67,5 +77,7 @@ async function listS3(pattern: string, bucket: string, key: string, options: Pic
     if (token === undefined) break;
   }
   if (keys.length === 0) throw new NoMatchError(pattern, `listed ${listed} keys under s3://${bucket}/${prefix}`);
-  return keys.sort().map((k) => `s3://${bucket}/${k}`);
+  const urls = keys.sort().map((k) => `s3://${bucket}/${k}`);
+  for (const u of urls) checkAccess(u, 'read');
+  return urls;
 }

@@ -1,3 +1,4 @@
+import { checkAccess } from './access/policy.js';
 import { CachedSource } from './cached-source.js';
 import { ReadOnlyStorageError } from './errors.js';
 import { FileSink } from './file/sink.js';
@@ -19,11 +20,13 @@ import { parseStorageUrl } from './url.js';
  * so opening is synchronous and cheap. By default the source sits behind a block cache, which makes
  * the small header reads of a TIFF free after the first.
  *
- * @throws UnsupportedUrlError for any other scheme; InvalidStorageOptionError for a bad option.
+ * @throws UnsupportedUrlError for any other scheme; InvalidStorageOptionError for a bad option;
+ *   AccessDeniedError (ERR_STORAGE_DENIED) for a URL the installed access policy does not let be read.
  */
 export function openSource(url: string, options: SourceOptions = {}): StorageSource {
   const resolved = resolveSourceOptions(options);
   const location = parseStorageUrl(url);
+  checkAccess(url, 'read');
   let source: StorageSource;
   switch (location.kind) {
     case 'file':
@@ -44,11 +47,14 @@ export function openSource(url: string, options: SourceOptions = {}): StorageSou
  * leaves it as it was: files are written beside the target and renamed, S3 objects are put or
  * completed only on close.
  *
- * @throws ReadOnlyStorageError for `http(s)://`; UnsupportedUrlError for unknown schemes.
+ * @throws ReadOnlyStorageError for `http(s)://`; UnsupportedUrlError for unknown schemes;
+ *   AccessDeniedError (ERR_STORAGE_DENIED) for a URL the installed access policy does not let be written.
  */
 export async function openSink(url: string, options: SinkOptions = {}): Promise<ByteSink> {
-  const resolved = resolveSinkOptions(options);
+  const { trusted, ...rest } = options;
+  const resolved = resolveSinkOptions(rest);
   const location = parseStorageUrl(url);
+  if (trusted !== true) checkAccess(url, 'write');
   switch (location.kind) {
     case 'file':
       return FileSink.create(url, location.path, resolved.signal);

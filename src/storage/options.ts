@@ -110,6 +110,11 @@ export interface SinkOptions extends RemoteOptions {
   partSizeBytes?: number;
   /** Cancels the upload: pending and later writes reject with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The engine's own files (a node's UDF bundle cache), written whatever the access policy says: the
+   * policy is for what jobs name, and no job can set this. @defaultValue false
+   */
+  trusted?: boolean;
 }
 
 /** Options of `readRanges`. */

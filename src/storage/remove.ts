@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 
 
+import { checkAccess } from './access/policy.js';
 import { UnsupportedUrlError } from './errors.js';
 import { resolveSourceOptions, type SourceOptions } from './options.js';
 import { s3ClientFor, s3Sdk } from './s3/client.js';
@@ -13,6 +14,7 @@ import { parseStorageUrl } from './url.js';
  */
 export async function removeObject(url: string, options: Pick<SourceOptions, 's3'> = {}): Promise<void> {
   const location = parseStorageUrl(url);
+  checkAccess(url, 'write');
   if (location.kind === 'file') return rm(location.path, { force: true });
   if (location.kind === 'http') throw new UnsupportedUrlError(url, 'HTTP objects cannot be deleted');
   try {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +52,8 @@ describe.skipIf(!hasGdal)('map algebra on a cluster', () => {
     // A 600 × 500 scene: with 128-pixel tiles and 2 × 2-tile windows, 6 windows with edges cut short.
     execFileSync(GDAL_PYTHON, [MAKE_SCENES, scenes, '1', '600', '500'], { stdio: 'ignore' });
     cluster = await TestCluster.create({ heartbeatMs: 500 });
-    await cluster.startJobman();
+    // The operator lets the tasks read the shared real-data fixtures besides the test's own files.
+    await cluster.startJobman(['--allow-read', REAL, '--allow-read', tmpdir(), '--allow-write', tmp.dir]);
     await cluster.startTaskman('node-a', 2);
     env = { DATABOX_TOKEN: cluster.token };
   }, 120_000);

@@ -42,7 +42,8 @@ describe.skipIf(!hasGdal)('databox ndvi on a cluster, from S3 to S3', () => {
       await client.send(new PutObjectCommand({ Bucket: 'landsat', Key: `in/${f}`, Body: readFileSync(join(local, f)) }));
     }
     cluster = await TestCluster.create({ heartbeatMs: 500 });
-    await cluster.startJobman();
+    // The operator lets the cluster's tasks read and write the bucket (the default rules are local folders).
+    await cluster.startJobman(['--allow-read', 's3://landsat', '--allow-write', 's3://landsat']);
     await cluster.startTaskman('node-a', 2, env);
   }, 120_000);
 

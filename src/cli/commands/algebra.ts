@@ -140,7 +140,7 @@ async function runOne(label: string, op: Op, flags: OutputFlags, { signal, io }:
     } finally {
       bar.stop();
     }
-  }, [...opSources(op).map((s) => s.url), out]);
+  }, { read: opSources(op).map((s) => s.url), write: [out] });
   report(run, flags, dtype, io);
 }
 

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
@@ -166,7 +166,20 @@ function withServerOptions(command: Command): Command {
     .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .option('--insecure', 'serve plain HTTP on an address other than loopback (tokens cross the network in clear)');
+    .option('--insecure', 'serve plain HTTP on an address other than loopback (tokens cross the network in clear)')
+    .option('--allow-read <rule>', 'storage tasks may read: a path prefix, s3://bucket/prefix, http(s)://host/prefix, or * for all; repeatable (default: the current directory, the --home directory and the OS temp directory)', (v: string, all: string[] = []) => [...all, v])
+    .option('--allow-write <rule>', 'storage tasks may write, as --allow-read; repeatable (default: as --allow-read’s)', (v: string, all: string[] = []) => [...all, v]);
+}
+
+/**
+ * The storage allow-lists of `databox jobman` and `databox up`. Each list not given is the current
+ * directory tree, the home and the OS temp directory; a relative path is made absolute against the
+ * current directory, and `~/` is expanded.
+ */
+export function accessRules(flags: { allowRead?: string[]; allowWrite?: string[] }, home: string): { allowRead: string[]; allowWrite: string[] } {
+  const defaults = [process.cwd(), home, tmpdir()];
+  const absolute = (rule: string): string => (rule === '*' || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(rule) ? rule : resolve(expandHome(rule)));
+  return { allowRead: flags.allowRead?.map(absolute) ?? defaults, allowWrite: flags.allowWrite?.map(absolute) ?? defaults };
 }
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
@@ -181,6 +194,8 @@ interface ServerFlags {
   tlsCert?: string;
   tlsKey?: string;
   insecure?: boolean;
+  allowRead?: string[];
+  allowWrite?: string[];
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
@@ -191,12 +206,14 @@ async function jobmanOptions(flags: ServerFlags): Promise<JobmanOptions> {
       throw new UsageError(`${flag} ${file}: ${messageOf(err)}`);
     });
   const tls = flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { cert: await pem(flags.tlsCert, '--tls-cert'), key: await pem(flags.tlsKey, '--tls-key') } : undefined;
+  const home = resolveHome(expandHome(flags.home));
   return {
-    home: resolveHome(expandHome(flags.home)),
+    home,
     host: flags.host,
     port: flags.port,
     heartbeatMs: flags.heartbeatMs,
     taskPackages: [RASTER_JOB_TASKS],
+    ...accessRules(flags, home),
     ...(tls !== undefined ? { tls } : {}),
     ...(flags.insecure === true ? { insecure: true } : {}),
   };

@@ -36,7 +36,7 @@ function defineNdvi(ndvi: Command, { signal, io }: CliContext): void {
       } finally {
         bar.stop();
       }
-    }, plan.scenes.flatMap((s) => [s.red, s.nir, s.out]));
+    }, { read: plan.scenes.flatMap((s) => [s.red, s.nir]), write: plan.scenes.map((s) => s.out) });
     const result = run.value;
     io.stdout.write(flags.json ? `${JSON.stringify({ ...result, ...runTimings(run) })}\n` : formatSceneSummary(result.scenes, result.seconds, result.jobs, run));
   });

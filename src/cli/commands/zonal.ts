@@ -75,7 +75,7 @@ function defineZonal(zonal: Command, { signal, io }: CliContext): void {
       const text = format === 'csv' ? formatZonalCsv(result.rows, job.stats) : formatZonalJson(result.rows);
       await writeAll(absoluteUrl(flags.out!), new TextEncoder().encode(text), { signal });
       return { job, result };
-    }, [options.raster, flags.zones, ...(flags.out !== undefined ? [flags.out] : [])]);
+    }, { read: [options.raster, flags.zones], write: flags.out !== undefined ? [flags.out] : [] });
     if (run.value === undefined) return;
     const { job, result } = run.value;
     const out = flags.out!;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { accessRulesSchema } from '../../storage/index.js';
 import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../store/index.js';
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from './worker-protocol.js';
@@ -191,7 +192,12 @@ export const joinSchema = z.strictObject({
   /** The incarnation of this node's previous Taskman (same name and home), which this one replaces at once if it is still counted alive. */
   replaces: z.string().min(8).max(64).optional(),
 });
-export const joinReplySchema = z.object({ heartbeatMs: z.number().int().positive(), missedHeartbeats: z.number().int().positive() });
+export const joinReplySchema = z.object({
+  heartbeatMs: z.number().int().positive(),
+  missedHeartbeats: z.number().int().positive(),
+  /** The storage allow-lists every worker of the node enforces; null (or absent, from an older Jobman): none. */
+  access: accessRulesSchema.nullable().optional(),
+});
 
 export const reportedChangeSchema = z.strictObject({
   id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a subtask id'),

@@ -13,6 +13,13 @@ import { Cluster } from './rs-udf.js';
 export interface ConnectOptions extends Omit<JobmanClientOptions, 'url'> {
   /** Worker processes of an embedded cluster. @defaultValue the number of cores */
   workers?: number;
+  /**
+   * The embedded cluster's storage allow-lists (`databox up --allow-read/--allow-write`). @defaultValue
+   * `databox up`'s: the current directory, ~/.databox and the OS temp directory
+   */
+  allowRead?: readonly string[];
+  /** As `allowRead`, for writes. */
+  allowWrite?: readonly string[];
 }
 
 /**
@@ -27,11 +34,11 @@ export async function connect(url?: string, options: ConnectOptions = {}): Promi
     await cluster.checkWorkers();
     return cluster;
   }
-  const { workers, ...clientOptions } = options;
+  const { workers, allowRead = [], allowWrite = [], ...clientOptions } = options;
   const home = await mkdtemp(join(tmpdir(), 'databox-embedded-'));
   const fromSource = import.meta.url.endsWith('.ts');
   const cli = fileURLToPath(new URL(fromSource ? '../../cli/main.ts' : '../../cli/main.js', import.meta.url));
-  const args = [...(fromSource ? ['--import', 'tsx'] : []), cli, 'up', '--port', '0', '--home', home, ...(workers !== undefined ? ['--workers', String(workers)] : [])];
+  const args = [...(fromSource ? ['--import', 'tsx'] : []), cli, 'up', '--port', '0', '--home', home, ...(workers !== undefined ? ['--workers', String(workers)] : []), ...allowRead.flatMap((r) => ['--allow-read', r]), ...allowWrite.flatMap((r) => ['--allow-write', r])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // A program that ends without close() must not leave the cluster running.
   const reap = (): void => void child.kill('SIGKILL');

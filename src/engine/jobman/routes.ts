@@ -27,11 +27,13 @@ import {
   type HeartbeatReply,
 } from '../api/schemas.js';
 import type { Credentials } from '../credentials.js';
+import type { AccessPolicy } from '../../storage/index.js';
 import type { Registration, Registry } from '../registry/index.js';
 import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
 import { UnknownUdfError, type UdfBundles } from './udfs.js';
+import { checkJobStorage } from './access.js';
 import { toJobView, type JobEvents } from './events.js';
 import type { KillOrder as NodeKill, NodeTable } from './nodes.js';
 import type { Scheduler } from './scheduler.js';
@@ -51,6 +53,8 @@ export interface RouteContext {
   credentials: Credentials;
   /** The tasks a job may name. */
   tasks: TaskRegistry;
+  /** The storage allow-lists, sent to every Taskman and checked at submit; undefined: everything allowed. */
+  access: AccessPolicy | undefined;
   version: string;
   started: number;
 }
@@ -58,7 +62,7 @@ export interface RouteContext {
 /** The longest a heartbeat is held waiting for work. */
 const MAX_HOLD_MS = 250;
 
-const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 404: apiErrorSchema, 409: apiErrorSchema };
+const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 403: apiErrorSchema, 404: apiErrorSchema, 409: apiErrorSchema };
 
 /** The client API (`/v1/jobs`, `/v1/nodes`, `/healthz`) and the Taskman link (`/v1/nodes/:name/...`). */
 export function registerRoutes(app: App, ctx: RouteContext): void {
@@ -80,6 +84,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     if (b.timeoutMs !== undefined) spec.timeoutMs = b.timeoutMs;
     if (b.onFailure !== undefined) spec.onFailure = b.onFailure;
     if (b.memoryMb !== undefined) spec.memoryMb = b.memoryMb;
+    if (ctx.access !== undefined) await checkJobStorage(ctx.access, ctx.tasks, task, spec);
     const job = await scheduler.submit(spec);
     nodes.wakeAll();
     return reply.code(201).send(toJobView(job));
@@ -219,7 +224,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
         req.log.warn({ node: name, err: (err as Error).message }, 'could not register the Taskman in the registry');
       }
       req.log.info({ node: name, address: req.ip, workers: req.body.workers }, 'node joined');
-      return { heartbeatMs: nodes.heartbeatMs, missedHeartbeats: nodes.missedHeartbeats };
+      return { heartbeatMs: nodes.heartbeatMs, missedHeartbeats: nodes.missedHeartbeats, access: ctx.access?.given ?? null };
     },
   );
 

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
 import { DataboxError, messageOf } from '../../errors.js';
+import { AccessPolicy } from '../../storage/index.js';
 import { DROPPED_CODE } from '../api/schemas.js';
 import { Credentials } from '../credentials.js';
 import { resolveHome } from '../home.js';
@@ -51,6 +52,15 @@ export interface JobmanOptions {
   tls?: { cert: string; key: string };
   /** Serve plain HTTP on an address other hosts can reach, tokens in clear. @defaultValue false */
   insecure?: boolean;
+  /**
+   * Storage the cluster's tasks may read: absolute path prefixes, `s3://bucket/prefix`,
+   * `http(s)://host[:port]/prefix`, or `*` (see storage/access/policy.ts). Sent to every Taskman, whose
+   * workers enforce it, and checked at submit (403 ERR_STORAGE_DENIED). With neither this nor
+   * `allowWrite` given, no policy: everything is allowed. @defaultValue none
+   */
+  allowRead?: readonly string[];
+  /** Storage the cluster's tasks may write, as `allowRead`. @defaultValue none */
+  allowWrite?: readonly string[];
 }
 
 export interface Jobman {
@@ -82,6 +92,8 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       `Refusing to serve plain HTTP on ${listen}: tokens would cross the network in clear. Give --tls-cert and --tls-key, or --insecure if the network is yours alone`,
     );
   }
+  // Bad rules fail the start, naming the rule; the Jobman checks strings as written (see jobman/access.ts).
+  const access = options.allowRead === undefined && options.allowWrite === undefined ? undefined : new AccessPolicy({ read: [...(options.allowRead ?? [])], write: [...(options.allowWrite ?? [])] }, false);
   const home = resolveHome(options.home);
   const credentials = await Credentials.open(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -154,7 +166,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     const started = Date.now();
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const udfs = await UdfBundles.open(home);
-    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, credentials, tasks: new TaskRegistry(options.taskPackages), version: VERSION, started });
+    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, credentials, tasks: new TaskRegistry(options.taskPackages), access, version: VERSION, started });
     registerMetrics(typed, { scheduler, store, nodes });
     typed.get('/openapi.json', { schema: { hide: true } }, () => app!.swagger());
 
@@ -219,6 +231,7 @@ const STATUS: Record<string, number> = {
   ERR_STORE_VALUE: 400,
   ERR_UNKNOWN_NODE: 400,
   ERR_UNKNOWN_TASK: 400,
+  ERR_STORAGE_DENIED: 403,
   ERR_UDF_UNKNOWN: 404,
   ERR_UDF_HASH: 400,
   ERR_SCHEDULER_ARGUMENT: 400,

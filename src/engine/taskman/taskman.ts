@@ -11,6 +11,7 @@ import { jobmanFetch, type Fetch } from '../api/transport.js';
 import { Deque } from '../deque.js';
 import type { ReportedChange } from '../jobman/types.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
+import { ACCESS_POLICY_ENV, type AccessRules } from '../../storage/index.js';
 import { localStorageSettings } from '../storage-settings.js';
 import { TASK_PACKAGES_ENV, TaskRegistry, type TaskPackage } from '../tasks/registry.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
@@ -90,6 +91,8 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   private seq = 0;
   private ack = 0;
   private heartbeatMs = 1000;
+  /** The Jobman's storage allow-lists, from its join reply, for the workers; null: none. */
+  private access: AccessRules | null = null;
   private stopping = false;
   private readonly stopped = new AbortController();
   private nudge: (() => void) | undefined;
@@ -136,6 +139,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         DATABOX_NODE: t.node,
         DATABOX_CACHE_DIR: options.cacheDir ?? join(t.home, 'cache'),
         [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
+        ...(t.access !== null ? { [ACCESS_POLICY_ENV]: JSON.stringify(t.access) } : {}),
       },
     });
     t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));
@@ -208,6 +212,8 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         this.replaces = undefined;
         await writeIncarnation(this.incarnationFile, this.incarnation).catch((err: unknown) => this.log(`could not note the incarnation in ${this.incarnationFile}: ${messageOf(err)}`));
         this.heartbeatMs = reply.heartbeatMs;
+        // Workers start after the first join and keep the rules it gave them.
+        this.access ??= reply.access ?? null;
         this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
         this.emit('joined', this.incarnation);
         return;

@@ -23,7 +23,22 @@ export interface TaskPackage {
    * `warm(): Promise<void>`, which a worker calls while idle (to start threads, fill caches).
    */
   module: string;
+  /**
+   * A file URL (or absolute path) of a light ES module exporting `access: TaskAccess`, which says what a
+   * subtask of these tasks reads and writes. The Jobman imports it (never `module`) to refuse at submit a
+   * job naming storage its allow-lists refuse; without it, only the workers check.
+   */
+  access?: string;
 }
+
+/** What one subtask of a task reads and writes: storage URLs or absolute paths. */
+export interface TaskStorageUse {
+  read: string[];
+  write: string[];
+}
+
+/** A task package's `access` export: the storage one subtask uses, from its input and the job's args. */
+export type TaskAccess = (task: string, input: unknown, args: unknown) => TaskStorageUse;
 
 interface PackageModule {
   tasks: Record<string, Task>;
@@ -42,7 +57,7 @@ export class UnknownTaskError extends DataboxError {
   }
 }
 
-const packageSchema = z.strictObject({ names: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a lower-case task name')).min(1), module: z.string().min(1) });
+const packageSchema = z.strictObject({ names: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a lower-case task name')).min(1), module: z.string().min(1), access: z.string().min(1).optional() });
 const packagesSchema = z.array(packageSchema);
 
 /** The environment variable that carries a Taskman's packages to its workers (JSON). */
@@ -50,7 +65,9 @@ export const TASK_PACKAGES_ENV = 'DATABOX_TASK_PACKAGES';
 
 export class TaskRegistry {
   private readonly moduleOf = new Map<string, string>();
+  private readonly accessModuleOf = new Map<string, string>();
   private readonly loaded = new Map<string, Promise<PackageModule>>();
+  private readonly accessLoaded = new Map<string, Promise<TaskAccess>>();
 
   constructor(packages: readonly TaskPackage[] = []) {
     for (const p of packagesSchema.parse(packages)) {
@@ -59,6 +76,7 @@ export class TaskRegistry {
           throw new DataboxError('ERR_OPTIONS', `Task name ${name} is registered twice (by ${p.module})`);
         }
         this.moduleOf.set(name, p.module.startsWith('file:') ? p.module : pathToFileURL(p.module).href);
+        if (p.access !== undefined) this.accessModuleOf.set(name, p.access.startsWith('file:') ? p.access : pathToFileURL(p.access).href);
       }
     }
   }
@@ -85,7 +103,29 @@ export class TaskRegistry {
   get packages(): TaskPackage[] {
     const byModule = new Map<string, string[]>();
     for (const [name, module] of this.moduleOf) byModule.set(module, [...(byModule.get(module) ?? []), name]);
-    return [...byModule].map(([module, names]) => ({ names, module }));
+    return [...byModule].map(([module, names]) => {
+      const access = this.accessModuleOf.get(names[0]!);
+      return { names, module, ...(access !== undefined ? { access } : {}) };
+    });
+  }
+
+  /**
+   * The storage a registered task's subtasks use, from its package's `access` module (imported on first
+   * use); undefined for a task whose package has none, and for the diagnostic built-ins, which use none.
+   */
+  async access(name: string): Promise<TaskAccess | undefined> {
+    const module = this.accessModuleOf.get(name);
+    if (module === undefined) return undefined;
+    let pending = this.accessLoaded.get(module);
+    if (pending === undefined) {
+      pending = (import(module) as Promise<{ access?: unknown }>).then((m) => {
+        if (typeof m.access !== 'function') throw new DataboxError('ERR_UNKNOWN_TASK', `Task access module ${module} has no \`access\` function export`);
+        return m.access as TaskAccess;
+      });
+      pending.catch(() => this.accessLoaded.delete(module));
+      this.accessLoaded.set(module, pending);
+    }
+    return pending;
   }
 
   /** Parses a job's task name; UnknownTaskError names what is accepted. */

@@ -1,4 +1,5 @@
 import { DataboxError, messageOf } from '../../errors.js';
+import { AccessPolicy, setAccessPolicy } from '../../storage/index.js';
 import { TaskRegistry } from '../tasks/registry.js';
 import { fromWorkerSchema, MAX_PULL, toWorkerSchema, type Done, type FromWorker, type WorkSubtask } from '../api/worker-protocol.js';
 import { UdfRunner } from './udf-runner.js';
@@ -71,6 +72,8 @@ function answerBundle(sha256: string, bytes: Uint8Array | undefined, err: Error 
     else w.reject(err ?? new DataboxError('ERR_UDF_FETCH', `UDF bundle ${sha256} could not be fetched`));
   }
 }
+// The Jobman's storage allow-lists, before any task can open anything (none: everything allowed).
+setAccessPolicy(AccessPolicy.fromEnv());
 
 /** The tasks this worker may run: the diagnostic built-ins and the packages its Taskman registered. */
 const tasks = TaskRegistry.fromEnv();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { ensureDirectory, openSource } from '../../storage/index.js';
+import { AccessPolicy, ensureDirectory, openSource, setAccessPolicy } from '../../storage/index.js';
 import type { UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
@@ -17,6 +17,8 @@ import { SUBTASK_MARKER_ENV } from './process-tree.js';
  */
 const port = parentPort;
 if (port === null) throw new Error('udf-thread.ts runs as a worker thread of a databox worker');
+// A thread has its own copy of every module: the worker's storage allow-lists are installed here too, for ctx.open.
+setAccessPolicy(AccessPolicy.fromEnv());
 const env = threadEnv();
 const running = new Map<string, AbortController>();
 const post = (msg: FromThread): void => port.postMessage(msg);

@@ -1,4 +1,8 @@
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+
 import type { Dispatcher } from 'undici';
+
+import { AccessDeniedError, accessPolicy } from '../access/policy.js';
 
 type Undici = typeof import('undici');
 let undici: Promise<Undici> | undefined;
@@ -14,6 +18,11 @@ export function undiciModule(): Promise<Undici> {
  * A COG read is many small range requests to the same host; a fresh TCP (and TLS) handshake for
  * each would cost more than the bytes. Redirects are followed because signed URLs and release
  * downloads commonly answer with one.
+ *
+ * The access policy (access/policy.ts) is asked twice: before each request, redirected ones included
+ * (a redirect to a URL no rule allows fails as the first request would), and at connect time, with the
+ * address the host name resolved to, so a name that resolves to a link-local or metadata address is
+ * refused even when its URL passed the first check.
  */
 let shared: Dispatcher | undefined;
 
@@ -24,7 +33,8 @@ export async function sharedHttpDispatcher(): Promise<Dispatcher> {
     keepAliveMaxTimeout: 60_000,
     // Bounds sockets per origin; readRanges' concurrency stays well under it.
     connections: 32,
-  }).compose(interceptors.redirect({ maxRedirections: 5 }));
+    connect: { lookup: checkedLookup },
+  }).compose(allowedOnly, interceptors.redirect({ maxRedirections: 5 }));
   return shared;
 }
 
@@ -33,4 +43,32 @@ export async function closeSharedHttpDispatcher(): Promise<void> {
   const dispatcher = shared;
   shared = undefined;
   await dispatcher?.close();
+}
+
+/** Refuses, before any byte is sent, a request (or a redirect) to a URL the access policy does not let be read. */
+const allowedOnly: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const url = new URL(opts.path, opts.origin).href;
+  const why = accessPolicy()?.refusal(url, 'read');
+  if (why === undefined) return dispatch(opts, handler);
+  // As undici's own interceptors fail a request before it starts: no controller yet.
+  handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new AccessDeniedError(url, why));
+  return true;
+};
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** dns.lookup, refusing a name that resolves to a link-local or metadata address unless a rule names it. */
+function checkedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err !== null) return callback(err, []);
+    const policy = accessPolicy();
+    for (const a of addresses) {
+      const why = policy?.connectRefusal(hostname, a.address);
+      if (why !== undefined) return callback(new AccessDeniedError(hostname, why), []);
+    }
+    if (options.all === true) return callback(null, addresses);
+    const first = addresses[0];
+    if (first === undefined) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+    callback(null, first.address, first.family);
+  });
 }

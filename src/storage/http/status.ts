@@ -38,7 +38,10 @@ export function statusError(url: string, method: string, status: number, headers
 
 /** Maps what undici (or the socket under it) threw to a typed error naming the URL. */
 export function networkError(url: string, err: unknown): StorageError {
-  if (err instanceof StorageError) return err;
+  // A refusal of the access policy, raised inside undici (a redirect, a name's address), stays one.
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof StorageError) return e;
+  }
   const code = transientNetworkCode(err);
   if (code !== undefined) return new StorageTransientError(url, code, { cause: err });
   return new StorageError('ERR_STORAGE', url, `HTTP request failed (${errorSummary(err)}): ${url}`, { cause: err });

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { readEnv } from '../../env.js';
+import { AccessDeniedError, accessPolicy } from '../access/policy.js';
 import type { ResolvedS3Options } from '../options.js';
 
 /** The settings that make two S3 clients interchangeable; sources with equal settings share one. */
@@ -31,6 +32,7 @@ export function s3Sdk(): Promise<S3Sdk> {
 export async function s3ClientFor(options: ResolvedS3Options): Promise<S3Client> {
   if (options.client !== undefined) return options.client;
   const settings = resolveSettings(options);
+  checkEndpoint(settings.endpoint);
   const key = JSON.stringify(settings);
   let client = clients.get(key);
   if (client === undefined) {
@@ -40,6 +42,19 @@ export async function s3ClientFor(options: ResolvedS3Options): Promise<S3Client>
     clients.set(key, client);
   }
   return client;
+}
+
+/** An S3 endpoint on a link-local or metadata address is refused, as an HTTP URL there is, unless a rule names its host. */
+function checkEndpoint(endpoint: string | undefined): void {
+  if (endpoint === undefined) return;
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    return; // the SDK names a bad endpoint itself
+  }
+  const why = accessPolicy()?.connectRefusal(host);
+  if (why !== undefined) throw new AccessDeniedError(endpoint, `S3 endpoint ${endpoint}: ${why}`);
 }
 
 /** Destroys the shared clients and their idle sockets; the next source creates fresh ones. */
