@@ -9,5 +9,5 @@ export { defineUdf, isUdf, type Udf, type UdfContext, type UdfLogger, type UdfSp
 export type { Task, TaskContext } from './tasks/builtins.js';
 export { DIAGNOSTIC_TASKS, TaskRegistry, UnknownTaskError, type TaskName, type TaskPackage } from './tasks/registry.js';
 export { readToken, resolveHome, resolveJobmanUrl, tokenPath } from './home.js';
-export { submitJobSchema } from './api/schemas.js';
-export { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type FailurePolicy, type JsonValue } from './store/index.js';
+export { MIN_BODY_BYTES, submitJobSchema } from './api/schemas.js';
+export { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MAX_TIMEOUT_MS, MIN_MEMORY_MB, type FailurePolicy, type JsonValue } from './store/index.js';

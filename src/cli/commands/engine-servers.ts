@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
+import { MAX_INPUTS, MIN_BODY_BYTES, readToken, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
 import { startJobman, startTaskman, type Jobman, type JobmanOptions } from '../../engine/servers.js';
 import { RASTER_JOB_TASKS } from '../../jobs/tasks.js';
 import { closeSharedConnections } from '../../storage/index.js';
@@ -129,8 +129,12 @@ function withServerOptions(command: Command): Command {
     .option('--home <dir>', 'state and token directory', '~/.databox')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .option('--max-body-mb <n>', 'largest request body the Jobman reads, in MiB (a larger one gets 413 ERR_BODY_TOO_LARGE)', intOption('--max-body-mb', MIN_BODY_BYTES / MiB, 4096), 64)
+    .option('--max-subtasks <n>', 'most subtasks one job may have (a larger job gets 413 ERR_JOB_TOO_LARGE)', intOption('--max-subtasks', 1, MAX_INPUTS), 10_000_000);
 }
+
+const MiB = 1024 * 1024;
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
 const JOIN_TIMEOUT_MS = 60_000;
@@ -141,11 +145,21 @@ interface ServerFlags {
   host: string;
   port: number;
   heartbeatMs: number;
+  maxBodyMb: number;
+  maxSubtasks: number;
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
 function jobmanOptions(flags: ServerFlags): JobmanOptions {
-  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS] };
+  return {
+    home: resolveHome(expandHome(flags.home)),
+    host: flags.host,
+    port: flags.port,
+    heartbeatMs: flags.heartbeatMs,
+    maxBodyBytes: flags.maxBodyMb * MiB,
+    maxSubtasksPerJob: flags.maxSubtasks,
+    taskPackages: [RASTER_JOB_TASKS],
+  };
 }
 
 /** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB } from '../store/index.js';
+import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MAX_TIMEOUT_MS, MIN_MEMORY_MB } from '../store/index.js';
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from './worker-protocol.js';
 import { SHA256_HEX } from '../udf/limits.js';
@@ -33,7 +33,13 @@ export const submitJobSchema = z
     node: nodeName.optional(),
     preferNodes: z.array(nodeName).max(64).optional(),
     retries: z.number().int().min(0).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`).optional(),
-    timeoutMs: z.number().int().positive('must be a positive number of milliseconds').optional(),
+    // A timer cannot wait longer: 2^31 ms would fire at once.
+    timeoutMs: z
+      .number()
+      .int()
+      .positive('must be a positive number of milliseconds')
+      .max(MAX_TIMEOUT_MS, `must be at most ${MAX_TIMEOUT_MS} ms (2^31 - 1, about 24.8 days), the longest a timer can wait; leave it out for no limit`)
+      .optional(),
     onFailure: z.enum(FAILURE_POLICIES).optional(),
     memoryMb: z.number().int('must be a whole number of MiB').min(MIN_MEMORY_MB, `must be at least ${MIN_MEMORY_MB} MiB`).max(MAX_MEMORY_MB, `must be at most ${MAX_MEMORY_MB} MiB`).optional(),
   })
@@ -199,6 +205,14 @@ export const reportedChangeSchema = z.strictObject({
   result: json.optional(),
   error: z.strictObject({ message: z.string(), code: z.string().optional(), stack: z.string().optional() }).optional(),
 });
+
+/**
+ * Most bytes of state changes a Taskman puts in one heartbeat; the rest go in the next one. A Jobman's
+ * body limit is at least twice this (MIN_BODY_BYTES), so a heartbeat always fits.
+ */
+export const MAX_HEARTBEAT_CHANGE_BYTES = 8 * 1024 * 1024;
+/** The smallest request body limit a Jobman may be given: heartbeats must fit. */
+export const MIN_BODY_BYTES = 2 * MAX_HEARTBEAT_CHANGE_BYTES;
 
 /** `POST /v1/nodes/:name/heartbeat`. */
 export const heartbeatSchema = z.strictObject({
