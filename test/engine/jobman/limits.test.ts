@@ -93,7 +93,9 @@ describe('request limits, refused with the limit, the value and how to raise it'
     expect((await call('/v1/jobs?limit=10', { method: 'GET' })).body.jobs).toEqual([]);
   });
 
-  it('refuses args over 1 MiB of JSON, and a timeoutMs a timer cannot wait for', async () => {
+  it('refuses args over 1 MiB of JSON, a timeoutMs a timer cannot wait for, and an empty list of inputs', async () => {
+    const empty = await call('/v1/jobs', { method: 'POST', body: JSON.stringify({ task: 'builtin:noop', inputs: [] }) });
+    expect(empty.body).toMatchObject({ code: 'ERR_VALIDATION', message: 'body.inputs must hold at least one input (got [])' });
     const args = await call('/v1/jobs', { method: 'POST', body: JSON.stringify({ task: 'builtin:noop', count: 1, args: 'x'.repeat(MiB) }) });
     expect(args.status).toBe(400);
     expect(args.body.code).toBe('ERR_STORE_VALUE');
