@@ -55,7 +55,7 @@ const STEP_ROWS = 1_000;
  * How long one transaction of a large job's create, cancel or removal runs before the store lets the
  * event loop serve heartbeats and API calls: short against a 100 ms answer, long against a commit.
  */
-const CHUNK_MS = 8;
+const CHUNK_MS = 4;
 
 /** A span of queue positions (`seq`) held by a job that is being created: pageQueued passes over it. */
 interface SeqRange {
