@@ -10,5 +10,5 @@ export type { Task, TaskContext } from './tasks/builtins.js';
 export { DIAGNOSTIC_TASKS, TaskRegistry, UnknownTaskError, type TaskAccess, type TaskName, type TaskPackage, type TaskStorageUse } from './tasks/registry.js';
 export { readCa, readToken, resolveHome, resolveJobmanUrl, tokenPath } from './home.js';
 export { mintNodeToken, nodeOfToken, nodeSecretPath, nodeTokenFromHome, readTokenPath, type Role } from './credentials.js';
-export { submitJobSchema } from './api/schemas.js';
-export { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type FailurePolicy, type JsonValue } from './store/index.js';
+export { MIN_BODY_BYTES, submitJobSchema } from './api/schemas.js';
+export { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MAX_TIMEOUT_MS, MIN_MEMORY_MB, type FailurePolicy, type JsonValue } from './store/index.js';

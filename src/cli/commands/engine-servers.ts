@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 import { DataboxError, messageOf } from '../../errors.js';
-import { nodeOfToken, nodeTokenFromHome, readCa, readTokenPath, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
+import { MAX_INPUTS, MIN_BODY_BYTES, nodeOfToken, nodeTokenFromHome, readCa, readTokenPath, resolveHome, resolveJobmanUrl, tokenPath } from '../../engine/index.js';
 import { startJobman, startTaskman, type Jobman, type JobmanOptions } from '../../engine/servers.js';
 import { RASTER_JOB_TASKS } from '../../jobs/tasks.js';
 import { closeSharedConnections } from '../../storage/index.js';
@@ -168,7 +168,9 @@ function withServerOptions(command: Command): Command {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--insecure', 'serve plain HTTP on an address other than loopback (tokens cross the network in clear)')
     .option('--allow-read <rule>', 'storage tasks may read: a path prefix, s3://bucket/prefix, http(s)://host/prefix, or * for all; repeatable (default: the current directory, the --home directory and the OS temp directory)', (v: string, all: string[] = []) => [...all, v])
-    .option('--allow-write <rule>', 'storage tasks may write, as --allow-read; repeatable (default: as --allow-read’s)', (v: string, all: string[] = []) => [...all, v]);
+    .option('--allow-write <rule>', 'storage tasks may write, as --allow-read; repeatable (default: as --allow-read’s)', (v: string, all: string[] = []) => [...all, v])
+    .option('--max-body-mb <n>', 'largest request body the Jobman reads, in MiB (a larger one gets 413 ERR_BODY_TOO_LARGE)', intOption('--max-body-mb', MIN_BODY_BYTES / MiB, 4096), 64)
+    .option('--max-subtasks <n>', 'most subtasks one job may have (a larger job gets 413 ERR_JOB_TOO_LARGE)', intOption('--max-subtasks', 1, MAX_INPUTS), 10_000_000);
 }
 
 /**
@@ -181,6 +183,8 @@ export function accessRules(flags: { allowRead?: string[]; allowWrite?: string[]
   const absolute = (rule: string): string => (rule === '*' || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(rule) ? rule : resolve(expandHome(rule)));
   return { allowRead: flags.allowRead?.map(absolute) ?? defaults, allowWrite: flags.allowWrite?.map(absolute) ?? defaults };
 }
+
+const MiB = 1024 * 1024;
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
 const JOIN_TIMEOUT_MS = 60_000;
@@ -196,6 +200,8 @@ interface ServerFlags {
   insecure?: boolean;
   allowRead?: string[];
   allowWrite?: string[];
+  maxBodyMb: number;
+  maxSubtasks: number;
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
@@ -212,6 +218,8 @@ async function jobmanOptions(flags: ServerFlags): Promise<JobmanOptions> {
     host: flags.host,
     port: flags.port,
     heartbeatMs: flags.heartbeatMs,
+    maxBodyBytes: flags.maxBodyMb * MiB,
+    maxSubtasksPerJob: flags.maxSubtasks,
     taskPackages: [RASTER_JOB_TASKS],
     ...accessRules(flags, home),
     ...(tls !== undefined ? { tls } : {}),

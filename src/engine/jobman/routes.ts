@@ -29,7 +29,7 @@ import {
 import type { Credentials } from '../credentials.js';
 import type { AccessPolicy } from '../../storage/index.js';
 import type { Registration, Registry } from '../registry/index.js';
-import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
+import { JobTooLargeError, MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
 import { UnknownUdfError, type UdfBundles } from './udfs.js';
@@ -57,6 +57,8 @@ export interface RouteContext {
   access: AccessPolicy | undefined;
   version: string;
   started: number;
+  /** Most subtasks one job may have (JobmanOptions.maxSubtasksPerJob). */
+  maxSubtasksPerJob: number;
 }
 
 /** The longest a heartbeat is held waiting for work. */
@@ -69,6 +71,14 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
   const { scheduler, store, nodes, events, udfs } = ctx;
 
   app.get('/healthz', { schema: { response: { 200: healthSchema }, security: [] } }, () => ({ ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started }));
+
+  // A job over the subtask limit is refused before its millions of inputs are validated one by one.
+  app.addHook('preValidation', async (req) => {
+    if (req.method !== 'POST' || req.routeOptions.url !== '/v1/jobs') return;
+    const body = req.body as { count?: unknown; inputs?: unknown } | null;
+    const n = typeof body?.count === 'number' ? body.count : Array.isArray(body?.inputs) ? body.inputs.length : 0;
+    if (n > ctx.maxSubtasksPerJob) throw new JobTooLargeError(n, ctx.maxSubtasksPerJob);
+  });
 
   app.post('/v1/jobs', { schema: { summary: 'Submit a job', body: submitJobSchema, response: { 201: jobViewSchema, ...errors } } }, async (req, reply) => {
     const b = req.body;

@@ -1,7 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 import { Deque } from '../deque.js';
 import { IndexTree } from '../index-tree.js';
 import {
-  MAX_PAGE,
   type ActiveSubtask,
   type Change,
   type JobDefinition,
@@ -41,6 +42,13 @@ interface Entry {
 const ID = /^[1-9][0-9]{0,15}$/;
 
 /**
+ * Subtasks read per page from the store: a few ms of reading each (10,000 at once took up to 125 ms on
+ * a loaded machine), with a turn of the event loop between pages.
+ */
+const FILL_PAGE = 2_000;
+const HEAD_PAGE = FILL_PAGE;
+
+/**
  * The Jobman's scheduling core, with no network I/O: the deque, the bounded window over the store's
  * queue, and the level-1 index (job → subtask → node). The HTTP API and the registry drive it.
  *
@@ -59,6 +67,11 @@ export class Scheduler {
   /** Definitions of jobs with work in memory, shared by their entries. */
   private readonly jobs = new Map<JobId, JobInMemory>();
   private readonly nodes = new Set<string>();
+  /**
+   * Jobs whose cancel is under way (a large one is cancelled in many store transactions): their
+   * subtasks are not paged in, and paging waits at the first of them until the cancel is done.
+   */
+  private readonly cancelling = new Set<JobId>();
   /** The `seq` of the last subtask paged from the store; later normal work lies above it. */
   private cursor: number | undefined;
   private filling: Promise<void> | undefined;
@@ -197,8 +210,17 @@ export class Scheduler {
 
   /** Cancels a job: its queued work is dropped from the deque, and its work in flight is returned to kill. */
   async cancel(jobId: JobId): Promise<CancelResult> {
-    const outcome = await this.store.cancelJob(jobId);
+    // Its queued work leaves the deque now: a large cancel takes many turns of the event loop.
+    this.cancelling.add(jobId);
     this.forgetJob(jobId);
+    let outcome;
+    try {
+      outcome = await this.store.cancelJob(jobId);
+    } finally {
+      this.cancelling.delete(jobId);
+    }
+    this.forgetJob(jobId);
+    await this.fill();
     return { jobId, cancelled: outcome.cancelled, kill: outcome.stopped.map(killOrder) };
   }
 
@@ -259,13 +281,17 @@ export class Scheduler {
 
   private async fillWindow(): Promise<void> {
     this.compact();
-    while (this.queued.size < this.options.windowSize) {
-      const limit = Math.min(this.options.windowSize - this.queued.size, MAX_PAGE);
+    for (let pages = 0; this.queued.size < this.options.windowSize; pages++) {
+      // Filling a whole window is several pages: let heartbeats and API calls in between.
+      if (pages > 0) await nextTurn();
+      const limit = Math.min(this.options.windowSize - this.queued.size, FILL_PAGE);
       const page = await this.store.pageQueued(this.cursor === undefined ? { limit } : { afterSeq: this.cursor, limit });
       if (page.length === 0) return;
-      this.cursor = page[page.length - 1]!.seq;
       const now = this.options.now();
       for (const q of page) {
+        // A job being cancelled: stop here, and page on from here once its subtasks left the queue.
+        if (this.cancelling.has(q.jobId)) return;
+        this.cursor = q.seq;
         // Head work we queued ourselves shows up here only before the first page set the cursor.
         if (this.index.groupOfMember(q.id) !== undefined) continue;
         const job = await this.definition(q.jobId);
@@ -282,10 +308,12 @@ export class Scheduler {
   private async queueJobAtHead(jobId: JobId): Promise<void> {
     const all: Queued[] = [];
     for (let fromIndex = 0; ; ) {
-      const page = await this.store.listSubtasks(jobId, { state: 'queued', fromIndex, limit: MAX_PAGE });
+      const page = await this.store.listSubtasks(jobId, { state: 'queued', fromIndex, limit: HEAD_PAGE });
       for (const s of page) all.push({ id: s.id, jobId, index: s.index, attempt: s.attempt, input: s.input });
-      if (page.length < MAX_PAGE) break;
+      if (page.length < HEAD_PAGE) break;
       fromIndex = page[page.length - 1]!.index + 1;
+      // A large job: let heartbeats and API calls in between pages.
+      await nextTurn();
     }
     await this.queueAtHead(all);
   }

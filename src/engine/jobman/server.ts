@@ -8,11 +8,12 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 
 import { DataboxError, messageOf } from '../../errors.js';
 import { AccessPolicy } from '../../storage/index.js';
-import { DROPPED_CODE } from '../api/schemas.js';
+import { DROPPED_CODE, MIN_BODY_BYTES } from '../api/schemas.js';
 import { Credentials } from '../credentials.js';
 import { resolveHome } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
-import { openStore, type JobStore } from '../store/index.js';
+import { openStore, storeDefaults, type JobStore } from '../store/index.js';
+import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
 import { refusal } from './auth.js';
 import { JobEvents } from './events.js';
 import { registerMetrics } from './metrics.js';
@@ -61,7 +62,23 @@ export interface JobmanOptions {
   allowRead?: readonly string[];
   /** Storage the cluster's tasks may write, as `allowRead`. @defaultValue none */
   allowWrite?: readonly string[];
+  /**
+   * Largest request body, in bytes; a larger one is refused with 413 ERR_BODY_TOO_LARGE before it is
+   * read. At least MIN_BODY_BYTES (16 MiB), so a Taskman's heartbeat (at most 8 MiB of changes) always
+   * fits; UDF bundle uploads have their own limit (MAX_BUNDLE_BYTES, 32 MiB). `--max-body-mb`.
+   * @defaultValue 67108864 (64 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * Most subtasks one job may have (its count, or its number of inputs); a larger job is refused with
+   * 413 ERR_JOB_TOO_LARGE before anything of it is written. At most MAX_INPUTS (100,000,000).
+   * `--max-subtasks`. @defaultValue 10000000
+   */
+  maxSubtasksPerJob?: number;
 }
+
+/** Default of `JobmanOptions.maxBodyBytes`: 64 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 export interface Jobman {
   /** `http://HOST:PORT`. */
@@ -98,7 +115,12 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
   const credentials = await Credentials.open(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const missedHeartbeats = options.missedHeartbeats ?? 3;
-  const store = await openStore(options.db ?? join(home, 'databox.db'));
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < MIN_BODY_BYTES) {
+    throw new DataboxError('ERR_OPTIONS', `maxBodyBytes must be an integer of at least ${MIN_BODY_BYTES} (16 MiB), so Taskmen's heartbeats fit (got ${maxBodyBytes})`);
+  }
+  const maxSubtasksPerJob = options.maxSubtasksPerJob ?? storeDefaults.maxSubtasksPerJob;
+  const store = await openStore(options.db ?? join(home, 'databox.db'), { maxSubtasksPerJob });
   let registry: Registry | undefined;
   let app: FastifyInstance | undefined;
   const nodes = new NodeTable(heartbeatMs, missedHeartbeats);
@@ -130,7 +152,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     app = Fastify({
       logger: options.log ? { level: 'info', stream: process.stderr } : false,
       logController: new LogController({ disableRequestLogging: true }),
-      bodyLimit: 256 * 1024 * 1024,
+      bodyLimit: maxBodyBytes,
       forceCloseConnections: true,
       ...(options.tls !== undefined ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     }) as unknown as FastifyInstance;
@@ -166,7 +188,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     const started = Date.now();
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const udfs = await UdfBundles.open(home);
-    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, credentials, tasks: new TaskRegistry(options.taskPackages), access, version: VERSION, started });
+    registerRoutes(typed, { scheduler, store, nodes, events, registry, taskmen, udfs, credentials, tasks: new TaskRegistry(options.taskPackages), access, version: VERSION, started, maxSubtasksPerJob });
     registerMetrics(typed, { scheduler, store, nodes });
     typed.get('/openapi.json', { schema: { hide: true } }, () => app!.swagger());
 
@@ -228,6 +250,8 @@ const STATUS: Record<string, number> = {
   ERR_JOB_NOT_FOUND: 404,
   ERR_SUBTASK_NOT_FOUND: 404,
   ERR_JOB_SPEC: 400,
+  ERR_JOB_TOO_LARGE: 413,
+  ERR_BODY_TOO_LARGE: 413,
   ERR_STORE_VALUE: 400,
   ERR_UNKNOWN_NODE: 400,
   ERR_UNKNOWN_TASK: 400,
@@ -251,6 +275,10 @@ function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequ
     void reply.code(400).send({ statusCode: 400, code: 'ERR_VALIDATION', error: 'Bad Request', message: `${where} ${first.message}${got}` });
     return;
   }
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    void reply.code(413).send({ statusCode: 413, code: 'ERR_BODY_TOO_LARGE', error: 'Payload Too Large', message: bodyTooLarge(req) });
+    return;
+  }
   // The scheduler's NODE_NOT_UP on a heartbeat means the node was declared dead while its request was
   // held: the Taskman hears it as a drop.
   const code = err.code === 'ERR_NODE_NOT_UP' ? DROPPED_CODE : err.code;
@@ -258,6 +286,20 @@ function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequ
   if (status >= 500) this.log.error({ err }, 'request failed');
   void reply.code(status).send({ statusCode: status, code: code ?? 'ERR_INTERNAL', error: status >= 500 ? 'Internal Server Error' : 'Request refused', message: err.message });
 }
+
+/** Why a body was refused: its size where the client said it, the limit, and how to raise it. */
+function bodyTooLarge(req: FastifyRequest): string {
+  const length = Number(req.headers['content-length']);
+  const size = Number.isSafeInteger(length) ? ` of ${length} bytes` : '';
+  if (req.routeOptions.url === '/v1/udfs/:sha256') return `The UDF bundle${size} is over the limit of ${MAX_BUNDLE_BYTES} bytes (${MAX_BUNDLE_BYTES / MiB} MiB) for a bundle`;
+  const limit = req.routeOptions.bodyLimit;
+  return (
+    `The request body${size} is over the Jobman's limit of ${limit} bytes (${(limit / MiB).toFixed(limit % MiB === 0 ? 0 : 1)} MiB); ` +
+    'split the job (a count, or inputs that name files rather than hold data), or raise the limit with `databox jobman --max-body-mb <n>` (JobmanOptions.maxBodyBytes)'
+  );
+}
+
+const MiB = 1024 * 1024;
 
 /** The value at a JSON-pointer-like path (fastify's `instancePath`, split), for error messages. */
 function valueAt(root: unknown, path: readonly string[]): unknown {

@@ -16,6 +16,8 @@ export const StoreErrorCode = {
   jobCancelled: 'ERR_JOB_CANCELLED',
   /** A job spec failed validation. */
   jobSpec: 'ERR_JOB_SPEC',
+  /** A job has more subtasks than `maxSubtasksPerJob` allows. */
+  jobTooLarge: 'ERR_JOB_TOO_LARGE',
   /** A result, args or input is over its size limit, or is not JSON. */
   value: 'ERR_STORE_VALUE',
   /** A store option failed validation. */
@@ -80,6 +82,22 @@ export class JobCancelledError extends StoreError {
 export class JobSpecError extends StoreError {
   constructor(message: string) {
     super(StoreErrorCode.jobSpec, message);
+  }
+}
+
+/** A job over the subtask limit, refused before anything of it is written. */
+export class JobTooLargeError extends StoreError {
+  constructor(
+    /** Its number of subtasks, or a lower bound when its inputs were not counted up front. */
+    readonly subtasks: number,
+    readonly limit: number,
+    /** True when `subtasks` is a lower bound (an iterable of inputs was cut off at the limit). */
+    atLeast = false,
+  ) {
+    super(
+      StoreErrorCode.jobTooLarge,
+      `A job of ${atLeast ? 'more than ' : ''}${subtasks} subtasks is over the limit of ${limit} subtasks per job; split it, or raise the limit (store option maxSubtasksPerJob, \`databox jobman --max-subtasks <n>\`)`,
+    );
   }
 }
 

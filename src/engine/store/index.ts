@@ -6,7 +6,7 @@ export { applyChange, iterateResults } from './helpers.js';
 export { decideOnFailure, type FailureDecision } from './failure-policy.js';
 export { judgeChange, type Verdict } from './verdict.js';
 export { jobStateOf } from './job-state.js';
-export { resolveJobSpec, MAX_INPUTS, MAX_PAGE, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type ResolvedJobSpec } from './spec.js';
+export { resolveJobSpec, MAX_INPUTS, MAX_PAGE, MAX_TIMEOUT_MS, MAX_MEMORY_MB, MAX_RETRIES, MIN_MEMORY_MB, type ResolvedJobSpec } from './spec.js';
 export {
   storeDefaults,
   resolveStoreOptions,
@@ -26,6 +26,7 @@ export {
   UnknownAttemptError,
   JobCancelledError,
   JobSpecError,
+  JobTooLargeError,
   ValueTooLargeError,
   InvalidValueError,
   InvalidStoreOptionError,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { nonNegativeInt, parseOptions as parseOptionsAt, positiveInt } from '../../options.js';
 
 import { InvalidStoreOptionError } from './errors.js';
+import { MAX_INPUTS } from './spec.js';
 
 const MiB = 1024 * 1024;
 
@@ -11,6 +12,8 @@ export const storeDefaults = {
   maxResultBytes: MiB,
   /** @defaultValue 1 MiB: a job's args, and each listed input */
   maxArgsBytes: MiB,
+  /** @defaultValue 10,000,000 subtasks: a job of 10 M counted subtasks takes ~15 s to create and ~0.5 GB of database */
+  maxSubtasksPerJob: 10_000_000,
   /** @defaultValue 'normal': WAL + synchronous=NORMAL survives process crashes (see `synchronous`) */
   synchronous: 'normal',
   /** @defaultValue 5 s waiting on a lock held by another connection before SQLITE_BUSY */
@@ -25,6 +28,11 @@ export interface StoreOptions {
   maxResultBytes?: number;
   /** Largest job args, and largest single listed input, as UTF-8 JSON bytes. @defaultValue 1048576 (1 MiB) */
   maxArgsBytes?: number;
+  /**
+   * Most subtasks (inputs) one job may have; a larger job is refused with JobTooLargeError before
+   * anything of it is written. At most MAX_INPUTS (100,000,000). @defaultValue 10000000
+   */
+  maxSubtasksPerJob?: number;
   /** The clock, in milliseconds since the epoch; tests pass a fake one. @defaultValue `Date.now` */
   now?: () => number;
 }
@@ -51,6 +59,7 @@ export interface SqliteStoreOptions extends StoreOptions {
 const baseShape = {
   maxResultBytes: positiveInt.max(256 * MiB, 'must be at most 268435456 (256 MiB)').default(storeDefaults.maxResultBytes),
   maxArgsBytes: positiveInt.max(256 * MiB, 'must be at most 268435456 (256 MiB)').default(storeDefaults.maxArgsBytes),
+  maxSubtasksPerJob: positiveInt.max(MAX_INPUTS, `must be at most ${MAX_INPUTS}`).default(storeDefaults.maxSubtasksPerJob),
   now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function returning milliseconds').default(() => Date.now),
 };
 

@@ -9,6 +9,11 @@ export const MAX_INPUTS = 100_000_000;
 export const MAX_PAGE = 100_000;
 /** Most retries a job may ask for. */
 export const MAX_RETRIES = 100;
+/**
+ * Longest `timeoutMs`: 2^31 - 1 ms (24.8 days), the most a Node.js timer can wait; a longer one would
+ * fire at once.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Bounds of a job's `memoryMb`: below 64 MiB a Node.js worker cannot even start. */
 export const MIN_MEMORY_MB = 64;
 export const MAX_MEMORY_MB = 1_048_576;
@@ -39,6 +44,7 @@ const specSchema = z.strictObject(
       .number('must be a positive integer number of milliseconds, or null')
       .int('must be a positive integer number of milliseconds, or null')
       .positive('must be a positive integer number of milliseconds, or null')
+      .max(MAX_TIMEOUT_MS, `must be at most ${MAX_TIMEOUT_MS} ms (2^31 - 1, about 24.8 days), the longest a timer can wait, or null for no limit`)
       .nullable()
       .default(null),
     memoryMb: z

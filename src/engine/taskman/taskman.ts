@@ -15,6 +15,7 @@ import { ACCESS_POLICY_ENV, type AccessRules } from '../../storage/index.js';
 import { localStorageSettings } from '../storage-settings.js';
 import { TASK_PACKAGES_ENV, TaskRegistry, type TaskPackage } from '../tasks/registry.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
+import { takeHeartbeatChanges } from './heartbeat-size.js';
 import { NodeSampler } from './node-metrics.js';
 import { WorkerSupervisor, type Outcome } from './worker-supervisor.js';
 
@@ -269,9 +270,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   }
 
   private async heartbeat(want: number): Promise<HeartbeatReply> {
-    // A bounded batch per request; the rest goes in the next one, sent at once.
-    const changes = this.pending.length <= MAX_CHANGES ? this.pending : this.pending.slice(0, MAX_CHANGES);
-    this.pending = this.pending.length <= MAX_CHANGES ? [] : this.pending.slice(MAX_CHANGES);
+    // A bounded batch per request, in count and bytes; the rest goes in the next one, sent at once.
+    const { changes, rest } = takeHeartbeatChanges(this.pending, MAX_CHANGES);
+    this.pending = rest;
     const pids = this.supervisor.workers().flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
     const seq = ++this.seq;
     const body: Heartbeat = { incarnation: this.incarnation, seq, ack: this.ack, want, changes, workers: this.workerViews(), metrics: await this.sampler.sample(pids) };

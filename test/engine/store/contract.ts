@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 
 import { describeFailureContract } from './contract-failures.js';
+import { describeLargeJobContract } from './contract-large.js';
 import { describeLifecycleContract } from './contract-lifecycle.js';
 import type { MakeStore } from './contract-support.js';
 
@@ -15,5 +16,6 @@ export function describeJobStoreContract(name: string, makeStore: MakeStore): vo
   describe(`JobStore contract: ${name}`, () => {
     describeLifecycleContract(makeStore);
     describeFailureContract(makeStore);
+    describeLargeJobContract(makeStore);
   });
 }

@@ -31,7 +31,7 @@ afterAll(async () => {
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 describe('SQLite job store throughput (printed, not asserted)', () => {
-  it('creates a million queued subtasks in one transaction, without a million objects in memory', async () => {
+  it('creates a million queued subtasks, in steps of about 8 ms, without a million objects in memory', async () => {
     const heap0 = process.memoryUsage().heapUsed;
     const t0 = performance.now();
     job = await store.createJob({ task: 'builtin:noop', inputs: MILLION });

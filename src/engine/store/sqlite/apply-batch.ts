@@ -23,6 +23,14 @@ export const MAX_ERROR_STACK_CHARS = 16_384;
 const STATES: ReadonlySet<unknown> = new Set(SUBTASK_STATES);
 const POLICIES: ReadonlySet<unknown> = new Set(FAILURE_POLICIES);
 
+/** Jobs whose subtasks a batch treats apart (see SqliteJobStore): both are empty but for large jobs' operations. */
+export interface Screen {
+  /** Jobs being created: their subtasks do not exist yet. */
+  readonly hidden: ReadonlyMap<number, unknown>;
+  /** Jobs being cancelled: a dispatch of their still-queued subtasks is stale. */
+  readonly cancelling: ReadonlySet<number>;
+}
+
 /** Errors that reject one change (a caller's mistake) rather than fail the whole batch. */
 function isRejection(err: unknown): err is Error {
   return (
@@ -101,7 +109,7 @@ class BatchState {
  * before anything of it is written, so a rejected change leaves no trace; errors other than rejections
  * (a corrupt row, a failing disk) propagate and the caller's transaction rolls everything back.
  */
-export function applyChanges(st: Statements, ledger: Ledger, changes: readonly Change[], maxResultBytes: number): BatchOutcome {
+export function applyChanges(st: Statements, ledger: Ledger, changes: readonly Change[], maxResultBytes: number, screen: Screen): BatchOutcome {
   const outcomes: ChangeOutcome[] = new Array(changes.length);
   const restartedJobs: RestartOutcome[] = [];
   const batch = new BatchState(st, ledger.now, changes);
@@ -121,7 +129,12 @@ export function applyChanges(st: Statements, ledger: Ledger, changes: readonly C
     try {
       checkShape(change, i);
       target = batch.targets.get(change.id) ?? loadTarget(st, change.id);
-      plan = planChange(st, change, target, maxResultBytes, batch);
+      if (screen.hidden.size > 0 && screen.hidden.has(target.jobId)) throw new SubtaskNotFoundError(change.id);
+      if (change.to === 'dispatched' && screen.cancelling.size > 0 && screen.cancelling.has(target.jobId)) {
+        plan = { id: change.id, attempt: change.attempt, status: 'stale', state: target.state };
+      } else {
+        plan = planChange(st, change, target, maxResultBytes, batch);
+      }
     } catch (err) {
       if (!isRejection(err)) throw err;
       outcomes[i] = { id: change?.id, attempt: change?.attempt, status: 'rejected', state: target?.state ?? null, error: err };

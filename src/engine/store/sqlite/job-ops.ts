@@ -64,6 +64,43 @@ export function cancelJob(st: Statements, ledger: Ledger, id: JobId): CancelOutc
   return { jobId: id, cancelled, stopped };
 }
 
+/**
+ * First step of a large job's cancel (see SqliteJobStore.cancelJob): what sits on Taskmen is cancelled
+ * (a handful, bounded by the cluster), the job is marked cancelled and `pending = 'cancel'`; its queued
+ * subtasks follow in chunks (`cancelQueuedChunk`), and `endCancel` closes it.
+ */
+export function beginCancel(st: Statements, ledger: Ledger, job: JobRecord): CancelOutcome {
+  for (const state of CANCELLABLE) {
+    if (job.counts[state] > 0) assertTransition(`of job ${job.id} (${job.counts[state]} ${state})`, state, 'cancelled');
+  }
+  const stopped = activeOfJob(st, job.id);
+  for (const a of stopped) {
+    st.toCancelled.run(ledger.now, a.id);
+    ledger.move(job.id, a.state, 'cancelled');
+  }
+  st.markCancelled.run(ledger.now, job.id);
+  st.setPending.run('cancel', job.id);
+  return { jobId: job.id, cancelled: stopped.length, stopped };
+}
+
+/** Cancels the queued subtasks of ids `from..to` of a job being cancelled; returns how many. */
+export function cancelQueuedChunk(st: Statements, now: number, jobId: JobId, from: number, to: number): number {
+  const n = st.cancelQueuedRange.run(now, from, to).changes;
+  if (n > 0) st.moveQueuedToCancelled.run(n, n, jobId);
+  return n;
+}
+
+/** Last step of a chunked cancel: the job is finished, and no longer pending. */
+export function endCancel(st: Statements, now: number, jobId: JobId): void {
+  const job = loadJob(st, jobId);
+  const c = job.counts;
+  // Every queued, dispatched and running subtask was moved by now; if the stored counts say otherwise
+  // they are wrong, and the rows are the truth.
+  if (c.queued + c.dispatched + c.running > 0) recount(st, job, job.finishedAt ?? now);
+  else if (job.finishedAt === null) st.setJobCounts.run(0, 0, 0, c.succeeded, c.failed, c.cancelled, now, jobId);
+  st.setPending.run(null, jobId);
+}
+
 /** Sets a job's counts from its rows: the self-check when stored counts and rows disagree. */
 function recount(st: Statements, job: JobRecord, finishedAt: number | null): void {
   const n = Object.fromEntries(SUBTASK_STATES.map((s) => [s, 0]));

@@ -89,7 +89,18 @@ export type Migration = (db: Db) => void;
 /** Version 2: a job's `memory_mb`, the memory limit of the worker processes that run its subtasks. */
 const V2 = 'ALTER TABLE jobs ADD COLUMN memory_mb INTEGER';
 
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
+/**
+ * Version 3: a job's `pending` operation. A large job is created and cancelled in many short
+ * transactions, so the Jobman keeps serving in between; `pending` says one is under way (and a crash
+ * left it so): 'create' hides the job until its last subtask is written, 'cancel' marks a cancel whose
+ * queued subtasks are still being moved. `recover()` removes a half-created job and finishes a cancel.
+ */
+const V3 = `
+ALTER TABLE jobs ADD COLUMN pending TEXT CHECK (pending IN ('create', 'cancel'));
+CREATE INDEX jobs_pending ON jobs (id) WHERE pending IS NOT NULL;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3)];
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

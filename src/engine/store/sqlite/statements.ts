@@ -22,20 +22,33 @@ const SQL = {
   metaSet: 'UPDATE meta SET value = ? WHERE key = ?',
 
   insertJob: `INSERT INTO jobs (task, args, priority, node, prefer_nodes, retries, timeout_ms, memory_mb, on_failure, inputs_listed,
-       first_subtask, total, created_at, n_queued, finished_at)
+       first_subtask, total, created_at, n_queued, finished_at, pending)
      VALUES (@task, @args, @priority, @node, @preferNodes, @retries, @timeoutMs, @memoryMb, @onFailure, @inputsListed,
-       @firstSubtask, @total, @createdAt, @total, @finishedAt)`,
+       @firstSubtask, @total, @createdAt, @queued, @finishedAt, @pending)`,
   setJobTotal: 'UPDATE jobs SET total = ?, n_queued = ?, finished_at = ? WHERE id = ?',
-  /** N queued subtasks of a counted job in one statement: no JS object per row. */
+  /** A job being created in chunks: how many subtask ids it holds so far (what a removal must delete). */
+  setJobReserved: 'UPDATE jobs SET total = ? WHERE id = ?',
+  /** The last step of a chunked create: the job and its queued subtasks become visible at once. */
+  finishCreate: "UPDATE jobs SET pending = NULL, total = ?, n_queued = ?, finished_at = ? WHERE id = ? AND pending = 'create'",
+  /**
+   * N queued subtasks of a counted job in one statement: no JS object per row. A chunk of a larger job
+   * starts at input `@idx`, with subtask id `@first` and queue position `@seq`.
+   */
   insertCounted: `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < @n)
      INSERT INTO subtasks (id, job_id, idx, state, seq, updated_at)
-     SELECT @first + i, @job, i, 'queued', @seq + i, @now FROM s`,
+     SELECT @first + i, @job, @idx + i, 'queued', @seq + i, @now FROM s`,
   insertListed: `INSERT INTO subtasks (id, job_id, idx, state, seq, input, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
   reseqRange: 'UPDATE subtasks SET seq = ? + idx WHERE id BETWEEN ? AND ?',
+  /** Removes part of a half-created job (its rows were never dispatched, so they have no errors). */
+  deleteRange: 'DELETE FROM subtasks WHERE id BETWEEN ? AND ?',
+  deleteJob: 'DELETE FROM jobs WHERE id = ?',
+  pendingJobs: 'SELECT id, pending, priority, first_subtask, total FROM jobs INDEXED BY jobs_pending WHERE pending IS NOT NULL ORDER BY id',
+  setPending: 'UPDATE jobs SET pending = ? WHERE id = ?',
 
   job: 'SELECT * FROM jobs WHERE id = ?',
-  jobsNewest: 'SELECT * FROM jobs ORDER BY id DESC LIMIT ?',
-  jobsBefore: 'SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?',
+  /** Jobs still being created are not there yet. */
+  jobsNewest: "SELECT * FROM jobs WHERE pending IS NOT 'create' ORDER BY id DESC LIMIT ?",
+  jobsBefore: "SELECT * FROM jobs WHERE id < ? AND pending IS NOT 'create' ORDER BY id DESC LIMIT ?",
   countAll: `SELECT total(n_queued) AS queued, total(n_dispatched) AS dispatched, total(n_running) AS running,
        total(n_succeeded) AS succeeded, total(n_failed) AS failed, total(n_cancelled) AS cancelled FROM jobs`,
   jobPolicy: 'SELECT retries, on_failure, restarts FROM jobs WHERE id = ?',
@@ -80,6 +93,9 @@ const SQL = {
   insertError: 'INSERT INTO attempt_errors (subtask_id, attempt, node, worker, error, at) VALUES (?, ?, ?, ?, ?, ?)',
   errorExists: 'SELECT 1 FROM attempt_errors WHERE subtask_id = ? AND attempt = ?',
 
+  /** One chunk of a large job's cancel: its queued subtasks in an id range (nothing else is left by then). */
+  cancelQueuedRange: "UPDATE subtasks SET state = 'cancelled', updated_at = ? WHERE id BETWEEN ? AND ? AND state = 'queued'",
+  moveQueuedToCancelled: 'UPDATE jobs SET n_queued = n_queued - ?, n_cancelled = n_cancelled + ? WHERE id = ?',
   cancelRange: `UPDATE subtasks SET state = 'cancelled', updated_at = ? WHERE id BETWEEN ? AND ? AND state IN (${sqlStates(CANCELLABLE)})`,
   restartRange: `UPDATE subtasks SET state = 'queued', seq = ? + idx, failures = 0, result = NULL, node = NULL, worker = NULL, updated_at = ?
      WHERE id BETWEEN ? AND ? AND state IN (${sqlStates(['queued', ...RESTARTABLE])})`,
