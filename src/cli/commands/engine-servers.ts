@@ -129,7 +129,9 @@ function withServerOptions(command: Command): Command {
     .option('--home <dir>', 'state and token directory', '~/.databox')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
-    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000);
+    .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
+    .option('--init', 'start a new, empty job store where the home was used before but its database is missing, empty or unreadable (an unreadable one is renamed aside)')
+    .option('--forget-dead-nodes-after-ms <n>', 'how long a dead node stays listed by `databox nodes`', intOption('--forget-dead-nodes-after-ms', 1000, 7 * 24 * 3_600_000), 600_000);
 }
 
 /** How long `databox up` waits for its Taskman to join, and how often it restarts one that dies. */
@@ -141,11 +143,21 @@ interface ServerFlags {
   host: string;
   port: number;
   heartbeatMs: number;
+  init?: boolean;
+  forgetDeadNodesAfterMs: number;
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
 function jobmanOptions(flags: ServerFlags): JobmanOptions {
-  return { home: resolveHome(expandHome(flags.home)), host: flags.host, port: flags.port, heartbeatMs: flags.heartbeatMs, taskPackages: [RASTER_JOB_TASKS] };
+  return {
+    home: resolveHome(expandHome(flags.home)),
+    host: flags.host,
+    port: flags.port,
+    heartbeatMs: flags.heartbeatMs,
+    init: flags.init === true,
+    forgetDeadNodesAfterMs: flags.forgetDeadNodesAfterMs,
+    taskPackages: [RASTER_JOB_TASKS],
+  };
 }
 
 /** `~/x` as the shell would expand it (commander passes defaults and quoted values through untouched). */

@@ -26,6 +26,7 @@ import {
   udfStoredSchema,
   type HeartbeatReply,
 } from '../api/schemas.js';
+import { messageOf } from '../../errors.js';
 import type { Registration, Registry } from '../registry/index.js';
 import { MAX_RETRIES, type JobSpec, type JobStore } from '../store/index.js';
 import type { TaskRegistry } from '../tasks/registry.js';
@@ -62,7 +63,15 @@ const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 404: apiErrorSchema, 
 export function registerRoutes(app: App, ctx: RouteContext): void {
   const { scheduler, store, nodes, events, udfs } = ctx;
 
-  app.get('/healthz', { schema: { response: { 200: healthSchema }, security: [] } }, () => ({ ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started }));
+  // Healthy means able to take jobs: the store must still write, not merely answer reads.
+  app.get('/healthz', { schema: { response: { 200: healthSchema, 503: apiErrorSchema }, security: [] } }, async (_req, reply) => {
+    try {
+      await store.checkWritable();
+    } catch (err) {
+      return reply.code(503).send({ statusCode: 503, code: 'ERR_STORE_UNWRITABLE', error: 'Service Unavailable', message: `the Jobman cannot write its job store: ${messageOf(err)}` });
+    }
+    return { ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started };
+  });
 
   app.post('/v1/jobs', { schema: { summary: 'Submit a job', body: submitJobSchema, response: { 201: jobViewSchema, ...errors } } }, async (req, reply) => {
     const b = req.body;

@@ -1,4 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { open, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,9 +7,9 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
-import { messageOf } from '../../errors.js';
+import { DataboxError, messageOf } from '../../errors.js';
 import { DROPPED_CODE } from '../api/schemas.js';
-import { ensureToken, resolveHome } from '../home.js';
+import { ensureToken, resolveHome, tokenPath } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
 import { openStore, type JobStore } from '../store/index.js';
 import { JobEvents } from './events.js';
@@ -45,6 +46,14 @@ export interface JobmanOptions {
   log?: boolean;
   /** Task packages jobs may name, beyond the diagnostic built-ins (see tasks/registry.ts). @defaultValue none */
   taskPackages?: readonly TaskPackage[];
+  /**
+   * Start a new, empty job store even though the home was used before and its database is missing,
+   * empty (0 bytes) or unreadable (`--init`); an unreadable file is kept, renamed aside. Without it such
+   * a home is refused, since an empty store would silently forget every job. @defaultValue false
+   */
+  init?: boolean;
+  /** How long a dead node stays listed in /v1/nodes before it is forgotten. @defaultValue 600000 (10 min) */
+  forgetDeadNodesAfterMs?: number;
 }
 
 export interface Jobman {
@@ -65,13 +74,18 @@ export interface Jobman {
  */
 export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> {
   const home = resolveHome(options.home);
+  const dbPath = options.db ?? join(home, 'databox.db');
+  // Read before the token is written: a home that has a token was used before (and a database of its
+  // own that is missing now was lost; one named by `db` may be new).
+  const used = options.db === undefined && (await homeWasUsed(home));
   const token = await ensureToken(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const missedHeartbeats = options.missedHeartbeats ?? 3;
-  const store = await openStore(options.db ?? join(home, 'databox.db'));
+  await checkDatabase(dbPath, used, options.init === true);
+  const store = await openStore(dbPath);
   let registry: Registry | undefined;
   let app: FastifyInstance | undefined;
-  const nodes = new NodeTable(heartbeatMs, missedHeartbeats);
+  const nodes = new NodeTable(heartbeatMs, missedHeartbeats, options.forgetDeadNodesAfterMs);
   const events = new JobEvents(store);
   try {
     const scheduler = await Scheduler.start(store, {
@@ -100,7 +114,10 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 256 * 1024 * 1024,
       forceCloseConnections: true,
+      requestTimeout: CONNECTION_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: CONNECTION_LIMITS.keepAliveTimeoutMs,
     });
+    limitConnections(app.server);
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(fastifySwagger, {
@@ -167,6 +184,75 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     throw err;
   }
 }
+
+/**
+ * How long a client may take to send a request, so that idle or half-sent connections (a slow-loris
+ * client, a peer that vanished mid-request) cannot pile up. They bound receiving the request only: a
+ * held heartbeat or an event stream may answer for as long as it needs.
+ */
+const CONNECTION_LIMITS = {
+  /** The request line and headers. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, body included: a 64 MiB body at 1 MB/s still arrives. */
+  requestTimeoutMs: 120_000,
+  /** A kept-alive connection with no request in progress. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node checks the two request limits (its default, 30 s, would let them run late). */
+  checkEveryMs: 1_000,
+} as const;
+
+function limitConnections(server: import('node:http').Server): void {
+  server.headersTimeout = CONNECTION_LIMITS.headersTimeoutMs;
+  // Read when the server starts listening, so setting it here takes effect.
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = CONNECTION_LIMITS.checkEveryMs;
+}
+
+/** True when the home holds the token a Jobman writes on its first start. */
+async function homeWasUsed(home: string): Promise<boolean> {
+  return stat(tokenPath(home)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Refuses a database that would silently start empty in a home that was used before: missing, empty
+ * (0 bytes) or not an SQLite file. With `init`, a missing or empty one is started afresh and an
+ * unreadable one is renamed aside first, never deleted.
+ */
+async function checkDatabase(path: string, used: boolean, init: boolean): Promise<void> {
+  const found = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  let problem: string | undefined;
+  let readable = true;
+  if (found === undefined) {
+    if (used) problem = 'is missing, though this home was used before (it holds a token)';
+  } else if (found.size === 0) {
+    problem = 'is empty (0 bytes)';
+  } else {
+    const head = Buffer.alloc(SQLITE_MAGIC.length);
+    const handle = await open(path, 'r');
+    try {
+      await handle.read(head, 0, head.length, 0);
+    } finally {
+      await handle.close();
+    }
+    if (!head.equals(SQLITE_MAGIC)) {
+      problem = 'is not an SQLite database (unreadable)';
+      readable = false;
+    }
+  }
+  if (problem === undefined) return;
+  if (!init) {
+    throw new DataboxError(
+      'ERR_STORE_EMPTY',
+      `The job store ${path} ${problem}; starting on it would forget every job. Restore it from a backup, or start with --init to begin a new, empty job store${readable ? '' : ' (the unreadable file is kept, renamed aside)'}.`,
+    );
+  }
+  if (!readable) await rename(path, `${path}.unreadable-${Date.now()}`);
+}
+
+/** The first 16 bytes of every SQLite 3 database file. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 function authorized(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

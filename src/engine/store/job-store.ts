@@ -105,6 +105,13 @@ export interface JobStore {
    */
   restartJob(id: JobId): Promise<RestartOutcome>;
 
+  /**
+   * Commits one small write (a health-probe row) to prove the store can still write, as `/healthz`
+   * asks: a store that only reads (a read-only file or file system, a full disk) fails here with the
+   * reason, instead of on the next job.
+   */
+  checkWritable(): Promise<void>;
+
   /** Closes the store; later calls throw StoreClosedError. Closing twice is fine. */
   close(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import { closeSync, constants, openSync } from 'node:fs';
+
 import Database from 'better-sqlite3';
 
 import { StoreSchemaError } from '../errors.js';
@@ -96,6 +98,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Opens (creating if needed) the database file, sets the connection up and brings the schema up to date. */
 export function openDatabase(options: ResolvedSqliteStoreOptions): Db {
+  createPrivate(options.path);
   const db = new Database(options.path);
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
@@ -140,4 +143,20 @@ export function migrate(db: Db, path: string, migrations: readonly Migration[] =
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
+}
+
+/**
+ * Creates a missing database file readable and writable by its owner only (0600): it holds every job's
+ * inputs and results. SQLite gives the -wal and -shm files it makes beside it the same mode. An existing
+ * file keeps the mode its owner gave it.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  closeSync(fd);
 }

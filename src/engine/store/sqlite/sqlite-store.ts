@@ -259,6 +259,16 @@ export class SqliteJobStore implements JobStore {
     );
   }
 
+  async checkWritable(): Promise<void> {
+    this.run('write (the health probe)', () =>
+      this.write(() => {
+        // A real change (a counter), so the commit writes a page to the WAL; a transaction that changes
+        // nothing writes nothing and would pass on a store that cannot write.
+        this.db.prepare("INSERT INTO meta (key, value) VALUES ('health_probes', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1").run();
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
