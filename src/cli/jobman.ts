@@ -21,8 +21,25 @@ export function withJobman(command: Command): Command {
     .option('--home <dir>', 'directory holding the API token in DIR/token, unless DATABOX_TOKEN is set (default: ~/.databox)');
 }
 
-export function openJobman(flags: JobmanFlags): Promise<JobmanClient> {
-  return JobmanClient.open({ ...(flags.jobman !== undefined ? { url: flags.jobman } : {}), ...(flags.home !== undefined ? { home: flags.home } : {}) });
+/**
+ * The client of the Jobman the flags name. While that Jobman is unreachable (it restarts), requests and
+ * waits retry for up to `DATABOX_OUTAGE_MS` ms (default 60 s; 0: fail at once), saying so once per
+ * outage on `stderr`.
+ */
+export function openJobman(flags: JobmanFlags, stderr: { write(text: string): unknown } = process.stderr, env: NodeJS.ProcessEnv = process.env): Promise<JobmanClient> {
+  return JobmanClient.open({
+    ...(flags.jobman !== undefined ? { url: flags.jobman } : {}),
+    ...(flags.home !== undefined ? { home: flags.home } : {}),
+    ...outageFromEnv(env),
+    onOutage: (message) => stderr.write(`databox: ${message}\n`),
+  });
+}
+
+function outageFromEnv(env: NodeJS.ProcessEnv): { outageMs?: number } {
+  const raw = env.DATABOX_OUTAGE_MS?.trim();
+  if (!raw) return {};
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(raw)) throw new DataboxError('ERR_OPTIONS', `DATABOX_OUTAGE_MS must be a whole number of milliseconds, 0 to 999999999 (got ${JSON.stringify(raw)})`);
+  return { outageMs: Number(raw) };
 }
 
 /** Commander's parser of a `<id>` argument. */

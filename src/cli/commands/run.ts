@@ -31,10 +31,10 @@ function defineRun(command: Command, { signal, io }: CliContext): void {
     .action(async (task: string, flags: RunFlags & UdfRunFlags) => {
       if (!/^(builtin|udf):/.test(task)) {
         const { runUdf } = await import('./udf-run.js');
-        return runUdf(task, flags, await openJobman(flags), signal, io);
+        return runUdf(task, flags, await openJobman(flags, io.stderr), signal, io);
       }
       const body = submitBody(task, flags);
-      const client = await openJobman(flags);
+      const client = await openJobman(flags, io.stderr);
       const job = await client.submit(body);
       if (flags.async) return void io.stdout.write(`${JSON.stringify({ id: job.id })}\n`);
       io.stderr.write(`job ${job.id} submitted: ${job.task} over ${job.total} input${job.total === 1 ? '' : 's'}; waiting (Ctrl-C stops waiting, not the job)\n`);

@@ -222,7 +222,7 @@ describe('JobmanClient', () => {
 
   it('gives up waiting after `resubscribes` broken streams, with the last reason', async () => {
     const port = await closedPort();
-    const lost = await JobmanClient.open({ url: `http://127.0.0.1:${port}`, token: jobman.token, resubscribes: 2, resubscribeDelayMs: 1 });
+    const lost = await JobmanClient.open({ url: `http://127.0.0.1:${port}`, token: jobman.token, resubscribes: 2, resubscribeDelayMs: 1, outageMs: 0 });
     const err = await rejection(lost.waitForJob(1));
     expect(err.code).toBe('ERR_JOBMAN_STREAM');
     expect(err.message).toBe(`gave up waiting for job 1 after 3 broken event streams; the last: cannot reach the Jobman at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`databox up\` or pass --jobman`);
