@@ -387,7 +387,8 @@ export class JobmanClient {
     const left = this.outageSince + outageMs - now;
     if (left <= 0) {
       const e = err as DataboxError;
-      throw new DataboxError(e.code, `${e.message}; gave up after retrying for ${seconds(outageMs)}`, { cause: err, retryable: true });
+      const message = `${e.message}; gave up after retrying for ${seconds(outageMs)}`;
+      throw err instanceof JobmanApiError ? new JobmanApiError(e.code, message, err.status) : new DataboxError(e.code, message, { cause: err, retryable: true });
     }
     try {
       await delay(Math.min(OUTAGE_FIRST_DELAY_MS * 2 ** Math.min(retries, 10), OUTAGE_MAX_DELAY_MS, left), undefined, { signal });

@@ -322,7 +322,7 @@ describe('JobmanClient errors', () => {
 
   it('reports a non-API error answer with its status', async () => {
     const url = await fakeServer((_req, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end('Bad Gateway\n'));
-    const proxied = await JobmanClient.open({ url, token: jobman.token });
+    const proxied = await JobmanClient.open({ url, token: jobman.token, outageMs: 0 });
     const err = await rejection(proxied.getJob(1));
     expect(err).toMatchObject({ code: 'ERR_JOBMAN_HTTP', status: 502, retryable: true, message: `the Jobman at ${url} answered GET /v1/jobs/1 with HTTP 502: Bad Gateway` });
   });
