@@ -55,6 +55,7 @@ export interface RunFlags extends JobmanFlags {
   arg?: number;
   priority?: boolean;
   node?: string;
+  waitForNode?: boolean;
   retries?: number;
   timeoutMs?: number;
   onFailure?: SubmitJob['onFailure'];

@@ -131,6 +131,7 @@ function withServerOptions(command: Command): Command {
     .option('--port <n>', 'port to listen on (0: any free one)', intOption('--port', 0, 65535), 7070)
     .option('--heartbeat-ms <n>', 'how often Taskmen and workers report; 3 missed mean death', intOption('--heartbeat-ms', 50, 60_000), 1000)
     .option('--init', 'start a new, empty job store where the home was used before but its database is missing, empty or unreadable (an unreadable one is renamed aside)')
+    .option('--pinned-node-grace-ms <n>', 'how long a job pinned to a node that is gone waits for it before it fails (ERR_NODE_GONE)', intOption('--pinned-node-grace-ms', 0, 7 * 24 * 3_600_000), 60_000)
     .option('--forget-dead-nodes-after-ms <n>', 'how long a dead node stays listed by `databox nodes`', intOption('--forget-dead-nodes-after-ms', 1000, 7 * 24 * 3_600_000), 600_000);
 }
 
@@ -144,6 +145,7 @@ interface ServerFlags {
   port: number;
   heartbeatMs: number;
   init?: boolean;
+  pinnedNodeGraceMs: number;
   forgetDeadNodesAfterMs: number;
 }
 
@@ -155,6 +157,7 @@ function jobmanOptions(flags: ServerFlags): JobmanOptions {
     port: flags.port,
     heartbeatMs: flags.heartbeatMs,
     init: flags.init === true,
+    pinnedNodeGraceMs: flags.pinnedNodeGraceMs,
     forgetDeadNodesAfterMs: flags.forgetDeadNodesAfterMs,
     taskPackages: [RASTER_JOB_TASKS],
   };

@@ -42,6 +42,8 @@ export const submitJobSchema = z
     args: json.optional(),
     priority: z.boolean().optional(),
     node: nodeName.optional(),
+    /** With `node`: wait for that node however long it is gone, rather than fail with ERR_NODE_GONE after the Jobman's grace period. */
+    waitForNode: z.boolean().optional(),
     preferNodes: z.array(nodeName).max(64).optional(),
     retries: z.number().int().min(0).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`).optional(),
     timeoutMs: z.number().int().positive('must be a positive number of milliseconds').optional(),
@@ -60,6 +62,8 @@ export const jobViewSchema = z.object({
   args: json,
   priority: z.boolean(),
   node: z.string().nullable(),
+  /** A pinned job waits for its node however long it is gone (absent from Jobmen before version 0.2). */
+  waitForNode: z.boolean().optional(),
   preferNodes: z.array(z.string()),
   retries: count,
   timeoutMs: z.number().int().positive().nullable(),

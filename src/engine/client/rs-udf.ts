@@ -28,6 +28,8 @@ export interface UdfJobOptions {
   priority?: boolean;
   /** Run only on this node. */
   node?: string;
+  /** With `node`: wait for that node however long it is gone, instead of failing with ERR_NODE_GONE after the Jobman's grace period. */
+  waitForNode?: boolean;
   /** Nodes that get the subtasks first (where the data is). */
   preferNodes?: string[];
   /** Retries of a failed subtask (or of the whole job under `restart-job`). @defaultValue 3 */
@@ -156,6 +158,7 @@ export class Cluster {
     const body: SubmitJob = { task: `udf:${sha256}`, inputs, args: { phase } };
     if (opts.priority !== undefined) body.priority = opts.priority;
     if (node !== undefined || opts.node !== undefined) body.node = node ?? opts.node;
+    if (opts.waitForNode !== undefined && opts.node !== undefined) body.waitForNode = opts.waitForNode;
     if (opts.preferNodes !== undefined) body.preferNodes = opts.preferNodes;
     if (opts.retries !== undefined) body.retries = opts.retries;
     if (opts.timeoutMs !== undefined) body.timeoutMs = opts.timeoutMs;

@@ -82,6 +82,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     if (b.args !== undefined) spec.args = b.args;
     if (b.priority !== undefined) spec.priority = b.priority;
     if (b.node !== undefined) spec.node = b.node;
+    if (b.waitForNode !== undefined) spec.waitForNode = b.waitForNode;
     if (b.preferNodes !== undefined) spec.preferNodes = b.preferNodes;
     if (b.retries !== undefined) spec.retries = b.retries;
     if (b.timeoutMs !== undefined) spec.timeoutMs = b.timeoutMs;

@@ -52,6 +52,11 @@ export interface JobmanOptions {
    * a home is refused, since an empty store would silently forget every job. @defaultValue false
    */
   init?: boolean;
+  /**
+   * How long a job pinned to a node waits while that node is gone before it fails with ERR_NODE_GONE
+   * (unless submitted with `waitForNode`). @defaultValue 60000
+   */
+  pinnedNodeGraceMs?: number;
   /** How long a dead node stays listed in /v1/nodes before it is forgotten. @defaultValue 600000 (10 min) */
   forgetDeadNodesAfterMs?: number;
 }
@@ -91,6 +96,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     const scheduler = await Scheduler.start(store, {
       ...(options.windowSize !== undefined ? { windowSize: options.windowSize } : {}),
       ...(options.localityWaitMs !== undefined ? { localityWaitMs: options.localityWaitMs } : {}),
+      ...(options.pinnedNodeGraceMs !== undefined ? { pinnedNodeGraceMs: options.pinnedNodeGraceMs } : {}),
     });
     registry = openRegistry(options.registry ?? 'embedded');
     const taskmen = new Map<string, Registration<'taskman'>>();
@@ -167,6 +173,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       nodes,
       close: () =>
         (closing ??= (async () => {
+          scheduler.close();
           nodes.close();
           events.close();
           await server.close();

@@ -91,7 +91,13 @@ export type Migration = (db: Db) => void;
 /** Version 2: a job's `memory_mb`, the memory limit of the worker processes that run its subtasks. */
 const V2 = 'ALTER TABLE jobs ADD COLUMN memory_mb INTEGER';
 
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
+/**
+ * Version 3: a pinned job's `wait_for_node`: 1 when it waits for its node however long it is gone,
+ * instead of failing once the Jobman's grace period has passed.
+ */
+const V3 = 'ALTER TABLE jobs ADD COLUMN wait_for_node INTEGER NOT NULL DEFAULT 0 CHECK (wait_for_node IN (0, 1))';
+
+export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3)];
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
