@@ -64,6 +64,22 @@ describe('a job pinned to a node that is gone', () => {
     expect((await c.api<{ errors: ErrorRow[] }>(`/v1/jobs/${job.id}/errors`)).body.errors).toEqual([]);
   });
 
+  it('fails after the grace period when its node does not come back after a Jobman restart', async () => {
+    const d = await c.startTaskman('d', 1);
+    const job = await c.submit({ task: 'builtin:sleep', count: 2, args: 60_000, node: 'd' });
+    await c.waitForProgress(job.id, (j) => j.counts.running > 0);
+    d.child.kill('SIGKILL');
+    c.jobman!.child.kill('SIGKILL');
+    await Promise.all([d.exited, c.jobman!.exited]);
+    const t0 = Date.now();
+    await c.startJobman(['--pinned-node-grace-ms', String(GRACE_MS)]);
+    const failed = await c.waitForJob(job.id, 60_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(GRACE_MS - 1_000);
+    expect(failed).toMatchObject({ state: 'failed', counts: { failed: 2 } });
+    const errors = (await c.api<{ errors: ErrorRow[] }>(`/v1/jobs/${job.id}/errors`)).body.errors;
+    expect(errors.map((e) => e.error.code)).toEqual(['ERR_NODE_GONE', 'ERR_NODE_GONE']);
+  });
+
   it('is refused at submit when its node is not live, unless it waits for it', async () => {
     const refused = await c.api<{ code: string }>('/v1/jobs', { method: 'POST', body: { task: 'builtin:noop', count: 1, node: 'nowhere' } });
     expect(refused).toMatchObject({ status: 400, body: { code: 'ERR_UNKNOWN_NODE' } });
