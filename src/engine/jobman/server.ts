@@ -234,7 +234,9 @@ async function checkDatabase(path: string, used: boolean, init: boolean): Promis
   if (found === undefined) {
     if (used) problem = 'is missing, though this home was used before (it holds a token)';
   } else if (found.size === 0) {
-    problem = 'is empty (0 bytes)';
+    // A new database's first pages may still be in its write-ahead log only: that is not empty.
+    const wal = await stat(`${path}-wal`).catch(() => undefined);
+    if (wal === undefined || wal.size === 0) problem = 'is empty (0 bytes)';
   } else {
     const head = Buffer.alloc(SQLITE_MAGIC.length);
     const handle = await open(path, 'r');

@@ -30,7 +30,7 @@ describe('a job pinned to a node that is gone', () => {
     const a = await c.startTaskman('a', 1);
     const pinned = await c.submit({ task: 'builtin:sleep', count: 3, args: 60_000, node: 'a' });
     const waiting = await c.submit({ task: 'builtin:sleep', count: 1, args: 60_000, node: 'a', waitForNode: true });
-    expect(waiting.waitForNode).toBe(true);
+    expect((await c.api<{ waitForNode: boolean }>(`/v1/jobs/${waiting.id}`)).body.waitForNode).toBe(true);
     await c.waitForProgress(pinned.id, (j) => j.counts.running > 0);
     const t0 = Date.now();
     a.child.kill('SIGKILL');
