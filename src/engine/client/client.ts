@@ -276,12 +276,12 @@ export class JobmanClient {
   }
 
   /**
-   * Waits for the job to finish and answers it, calling `onProgress` with every view of it. A broken
-   * or early-ended event stream (a proxy timing out) is subscribed to again, up to `resubscribes` times;
-   * while the Jobman is unreachable (it restarts), subscribing is retried for up to `outageMs`. The
-   * job's view is whole in every event, so a new stream simply goes on from the job as it is now.
+   * The job's events across broken streams, until `end`: {@link events}, subscribed to again when a
+   * stream breaks or ends early (a proxy timing out), up to `resubscribes` times, and while the Jobman
+   * is unreachable (it restarts) for up to `outageMs`. Every event carries the whole job, so a new
+   * stream simply goes on from the job as it is now (a view may repeat).
    */
-  async waitForJob(id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+  async *followEvents(id: number, opts: { signal?: AbortSignal } = {}): AsyncGenerator<JobEvent> {
     const { resubscribes, resubscribeDelayMs } = this.options;
     let last: unknown;
     let broken = 0;
@@ -289,10 +289,10 @@ export class JobmanClient {
     for (let round = 0, retries = 0; round < MAX_ROUNDS; round++) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       try {
-        for await (const event of this.events(id, { signal: opts.signal })) {
+        for await (const event of this.events(id, opts)) {
           retries = 0;
-          opts.onProgress?.(event.job);
-          if (event.type === 'end') return event.job;
+          yield event;
+          if (event.type === 'end') return;
         }
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
@@ -308,6 +308,19 @@ export class JobmanClient {
     }
     const why = last instanceof Error ? last.message : String(last);
     throw new DataboxError(ClientErrorCode.stream, `gave up waiting for job ${id} after ${broken} broken event streams; the last: ${why}`, { cause: last, retryable: true });
+  }
+
+  /**
+   * Waits for the job to finish and answers it, calling `onProgress` with every view of it, over broken
+   * streams and Jobman restarts as {@link followEvents} does.
+   */
+  async waitForJob(id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+    for await (const event of this.followEvents(id, opts.signal ? { signal: opts.signal } : {})) {
+      opts.onProgress?.(event.job);
+      if (event.type === 'end') return event.job;
+    }
+    // followEvents returns only after `end`, or throws.
+    throw new DataboxError(ClientErrorCode.stream, `the events of job ${id} ended before the job did`, { retryable: true });
   }
 
   /** Cancels the job: queued work is dropped, running work killed. Cancelling a finished job changes nothing. */

@@ -48,7 +48,7 @@ export interface UdfJobOptions {
 export interface JobHandle<T> {
   /** The map job's id. */
   readonly id: number;
-  /** The map job's progress events, then `end`. */
+  /** The map job's progress events, then `end`; subscribed to again over broken streams and Jobman restarts (a view may repeat). */
   events(): AsyncGenerator<JobEvent>;
   /** Waits for the job (and, for map-reduce, its reduction) and resolves to its result. */
   result(): Promise<T>;
@@ -191,7 +191,7 @@ export class Cluster {
     let result: Promise<T> | undefined;
     return {
       id,
-      events: () => this.client.events(id, opts.signal ? { signal: opts.signal } : {}),
+      events: () => this.client.followEvents(id, opts.signal ? { signal: opts.signal } : {}),
       result: () =>
         (result ??= (async () => {
           await waitForSuccess(this.client, id, opts);

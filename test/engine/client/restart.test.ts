@@ -6,9 +6,9 @@ import { startDaemon, TestCluster } from '../support/processes.js';
 
 /**
  * Clients ride over a Jobman restart: with real processes (a Jobman on a fixed port, a Taskman), a
- * `databox job --wait` and a client's `waitForJob` that were waiting when the Jobman was SIGKILLed get the
- * job's result from the Jobman started again on the same port and home, saying once that it was gone;
- * a wait whose Jobman never comes back gives up after its limit, saying why.
+ * `databox job --wait`, a client's `waitForJob` and its event stream, all waiting when the Jobman was
+ * SIGKILLed, get the job's result from the Jobman started again on the same port and home, saying once
+ * that it was gone; a wait whose Jobman never comes back gives up after its limit, saying why.
  */
 
 let c: TestCluster;
@@ -29,6 +29,12 @@ describe('a Jobman restart', () => {
     const client = await JobmanClient.open({ url: c.url, token: c.token, onOutage: (m) => notices.push(m) });
     let seen = 0;
     const waited = client.waitForJob(job.id, { onProgress: () => seen++ });
+    // The event stream a program iterates (a UDF job handle's events()) goes on over the restart too.
+    const streamed = (async () => {
+      const events: { type: string; state: string }[] = [];
+      for await (const e of client.followEvents(job.id)) events.push({ type: e.type, state: e.job.state });
+      return events;
+    })();
     const cli = startDaemon(['job', String(job.id), '--wait', '--jobman', c.url], { DATABOX_TOKEN: c.token });
     await c.until(() => seen > 0, 'the client to see the job');
     await c.waitForProgress(job.id, (j) => j.counts.running > 0 || j.counts.succeeded > 0);
@@ -42,6 +48,7 @@ describe('a Jobman restart', () => {
 
     const done = await waited;
     expect(done).toMatchObject({ id: job.id, state: 'succeeded', counts: { succeeded: 4 } });
+    expect((await streamed).at(-1)).toEqual({ type: 'end', state: 'succeeded' });
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(new RegExp(`^job ${job.id}: builtin:sleep, succeeded`));
     const line = `databox: the Jobman at ${c.url} is unreachable (ECONNREFUSED); retrying for up to 60 s\n`;
