@@ -380,7 +380,8 @@ export class JobmanClient {
   private isOutage(err: unknown, idempotent: boolean): boolean {
     if (err instanceof JobmanApiError) return err.status === 502 || err.status === 503 || err.status === 504;
     if (!(err instanceof DataboxError)) return false;
-    if (err.code === ClientErrorCode.unreachable) return true;
+    // A host name that does not resolve is a wrong URL, not a restart.
+    if (err.code === ClientErrorCode.unreachable) return causeCode(err.cause) !== 'ENOTFOUND';
     return idempotent && err.code === ClientErrorCode.connection;
   }
 
