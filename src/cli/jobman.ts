@@ -23,9 +23,27 @@ export function withJobman(command: Command): Command {
     .option('--ca <file>', 'PEM certificate authority to check an https Jobman against (default: DATABOX_CA, else the system’s)');
 }
 
-export async function openJobman(flags: JobmanFlags): Promise<JobmanClient> {
-  const ca = await readCa(flags.ca);
-  return JobmanClient.open({ ...(flags.jobman !== undefined ? { url: flags.jobman } : {}), ...(flags.home !== undefined ? { home: flags.home } : {}), ...(ca !== undefined ? { ca } : {}) });
+/**
+ * The client of the Jobman the flags name. While that Jobman is unreachable (it restarts), requests and
+ * waits retry for up to `DATABOX_OUTAGE_MS` ms (default 60 s; 0: fail at once), saying so once per
+ * outage on `stderr`.
+ */
+export async function openJobman(flags: JobmanFlags, stderr: { write(text: string): unknown } = process.stderr, env: NodeJS.ProcessEnv = process.env): Promise<JobmanClient> {
+  const ca = await readCa(flags.ca, env);
+  return JobmanClient.open({
+    ...(flags.jobman !== undefined ? { url: flags.jobman } : {}),
+    ...(flags.home !== undefined ? { home: flags.home } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    ...outageFromEnv(env),
+    onOutage: (message) => stderr.write(`databox: ${message}\n`),
+  });
+}
+
+function outageFromEnv(env: NodeJS.ProcessEnv): { outageMs?: number } {
+  const raw = env.DATABOX_OUTAGE_MS?.trim();
+  if (!raw) return {};
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(raw)) throw new DataboxError('ERR_OPTIONS', `DATABOX_OUTAGE_MS must be a whole number of milliseconds, 0 to 999999999 (got ${JSON.stringify(raw)})`);
+  return { outageMs: Number(raw) };
 }
 
 /** Commander's parser of a `<id>` argument. */
@@ -41,6 +59,7 @@ export interface RunFlags extends JobmanFlags {
   arg?: number;
   priority?: boolean;
   node?: string;
+  waitForNode?: boolean;
   retries?: number;
   timeoutMs?: number;
   onFailure?: SubmitJob['onFailure'];

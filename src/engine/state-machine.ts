@@ -8,8 +8,11 @@ export const SUBTASK_STATES = ['queued', 'dispatched', 'running', 'succeeded', '
 export type SubtaskState = (typeof SUBTASK_STATES)[number];
 
 export const TRANSITIONS: Readonly<Record<SubtaskState, readonly SubtaskState[]>> = {
-  /** Waiting on the Jobman's deque (or in the database, for normal jobs). */
-  queued: ['dispatched', 'cancelled'],
+  /**
+   * Waiting on the Jobman's deque (or in the database, for normal jobs). Failed without running when its
+   * job is pinned to a node gone for longer than the grace period (ERR_NODE_GONE); never by a report.
+   */
+  queued: ['dispatched', 'cancelled', 'failed'],
   /** Handed to a Taskman, waiting on its deque; back to queued when the Taskman dies. */
   dispatched: ['running', 'queued', 'cancelled'],
   /** On a worker; back to queued when the worker or its Taskman dies, or the job restarts. */

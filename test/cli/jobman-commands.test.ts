@@ -186,11 +186,20 @@ describe('databox run', () => {
     expect((await databox(['jobs', '--jobman', jobman.url, '--home', join(dir, 'nowhere')])).code).toBe(0);
   });
 
-  it('says how to start a Jobman when none listens', async () => {
+  it('says how to start a Jobman when none listens, after retrying for DATABOX_OUTAGE_MS', async () => {
     const port = await closedPort();
+    vi.stubEnv('DATABOX_OUTAGE_MS', '1000');
+    const t0 = Date.now();
     const r = await databox(['run', 'builtin:noop', '--count', '1', '--jobman', `http://127.0.0.1:${port}`, '--home', jobman.home]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`databox: cannot reach the Jobman at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`databox up\` or pass --jobman\n`);
+    expect(r.stderr).toBe(
+      `databox: the Jobman at http://127.0.0.1:${port} is unreachable (ECONNREFUSED); retrying for up to 1 s\n` +
+        `databox: cannot reach the Jobman at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`databox up\` or pass --jobman; gave up after retrying for 1 s\n`,
+    );
+    vi.stubEnv('DATABOX_OUTAGE_MS', '0');
+    const once = await databox(['run', 'builtin:noop', '--count', '1', '--jobman', `http://127.0.0.1:${port}`, '--home', jobman.home]);
+    expect(once.stderr).toBe(`databox: cannot reach the Jobman at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`databox up\` or pass --jobman\n`);
   });
 });
 

@@ -11,7 +11,7 @@ describe('the subtask state machine', () => {
   it('refuses everything else with an error that names the subtask and what was allowed', () => {
     expect(() => assertTransition('job-1/7', 'queued', 'succeeded')).toThrow(IllegalTransitionError);
     expect(() => assertTransition('job-1/7', 'queued', 'succeeded')).toThrow(
-      'Subtask job-1/7 cannot go from queued to succeeded; from queued it may go to dispatched, cancelled',
+      'Subtask job-1/7 cannot go from queued to succeeded; from queued it may go to dispatched, cancelled, failed',
     );
     expect(() => assertTransition('x', 'cancelled', 'queued')).toThrow(/from cancelled it may go to nothing/);
   });

@@ -10,7 +10,7 @@ function defineCancel(command: Command, { io }: CliContext): void {
   withJobman(command)
     .argument('<id>', 'job id', jobIdArgument)
     .action(async (id: number, flags: JobmanFlags) => {
-      io.stdout.write(formatCancel(await (await openJobman(flags)).cancel(id)));
+      io.stdout.write(formatCancel(await (await openJobman(flags, io.stderr)).cancel(id)));
     });
 }
 

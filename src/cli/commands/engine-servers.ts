@@ -170,7 +170,10 @@ function withServerOptions(command: Command): Command {
     .option('--allow-read <rule>', 'storage tasks may read: a path prefix, s3://bucket/prefix, http(s)://host/prefix, or * for all; repeatable (default: the current directory, the --home directory and the OS temp directory)', (v: string, all: string[] = []) => [...all, v])
     .option('--allow-write <rule>', 'storage tasks may write, as --allow-read; repeatable (default: as --allow-read’s)', (v: string, all: string[] = []) => [...all, v])
     .option('--max-body-mb <n>', 'largest request body the Jobman reads, in MiB (a larger one gets 413 ERR_BODY_TOO_LARGE)', intOption('--max-body-mb', MIN_BODY_BYTES / MiB, 4096), 64)
-    .option('--max-subtasks <n>', 'most subtasks one job may have (a larger job gets 413 ERR_JOB_TOO_LARGE)', intOption('--max-subtasks', 1, MAX_INPUTS), 10_000_000);
+    .option('--max-subtasks <n>', 'most subtasks one job may have (a larger job gets 413 ERR_JOB_TOO_LARGE)', intOption('--max-subtasks', 1, MAX_INPUTS), 10_000_000)
+    .option('--init', 'start a new, empty job store where the home was used before but its database is missing, empty or unreadable (an unreadable one is renamed aside)')
+    .option('--pinned-node-grace-ms <n>', 'how long a job pinned to a node that is gone waits for it before it fails (ERR_NODE_GONE)', intOption('--pinned-node-grace-ms', 0, 7 * 24 * 3_600_000), 60_000)
+    .option('--forget-dead-nodes-after-ms <n>', 'how long a dead node stays listed by `databox nodes`', intOption('--forget-dead-nodes-after-ms', 1000, 7 * 24 * 3_600_000), 600_000);
 }
 
 /**
@@ -202,6 +205,9 @@ interface ServerFlags {
   allowWrite?: string[];
   maxBodyMb: number;
   maxSubtasks: number;
+  init?: boolean;
+  pinnedNodeGraceMs: number;
+  forgetDeadNodesAfterMs: number;
 }
 
 /** The Jobman accepts the raster jobs' tasks (their names only: it never runs them). */
@@ -220,6 +226,9 @@ async function jobmanOptions(flags: ServerFlags): Promise<JobmanOptions> {
     heartbeatMs: flags.heartbeatMs,
     maxBodyBytes: flags.maxBodyMb * MiB,
     maxSubtasksPerJob: flags.maxSubtasks,
+    init: flags.init === true,
+    pinnedNodeGraceMs: flags.pinnedNodeGraceMs,
+    forgetDeadNodesAfterMs: flags.forgetDeadNodesAfterMs,
     taskPackages: [RASTER_JOB_TASKS],
     ...accessRules(flags, home),
     ...(tls !== undefined ? { tls } : {}),

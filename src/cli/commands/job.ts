@@ -16,7 +16,7 @@ function defineJob(command: Command, { signal, io }: CliContext): void {
     .option('--wait', 'wait for the job to finish first (exit code 1 unless it succeeded)')
     .option('--json', 'print {"job":{...},"errors":[...]}')
     .action(async (id: number, flags: { wait?: boolean; json?: boolean } & JobmanFlags) => {
-      const client = await openJobman(flags);
+      const client = await openJobman(flags, io.stderr);
       let job = await client.getJob(id, signal);
       if (flags.wait) {
         const follow = followJob(io.stderr, signal);

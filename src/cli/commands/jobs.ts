@@ -13,7 +13,7 @@ function defineJobs(command: Command, { signal, io }: CliContext): void {
     .option('--limit <n>', 'how many, 1 to 1000', intOption('--limit', 1, 1000), 50)
     .option('--json', 'print {"jobs":[...]}')
     .action(async (flags: { limit: number; json?: boolean } & JobmanFlags) => {
-      const jobs = await (await openJobman(flags)).listJobs({ limit: flags.limit }, signal);
+      const jobs = await (await openJobman(flags, io.stderr)).listJobs({ limit: flags.limit }, signal);
       io.stdout.write(flags.json ? `${JSON.stringify({ jobs })}\n` : formatJobs(jobs));
     });
 }

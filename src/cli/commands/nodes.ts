@@ -11,7 +11,7 @@ function defineNodes(command: Command, { signal, io }: CliContext): void {
   withJobman(command)
     .option('--json', 'print {"nodes":[...]}')
     .action(async (flags: { json?: boolean } & JobmanFlags) => {
-      const nodes = await (await openJobman(flags)).nodes(signal);
+      const nodes = await (await openJobman(flags, io.stderr)).nodes(signal);
       io.stdout.write(flags.json ? `${JSON.stringify({ nodes })}\n` : formatNodes(nodes));
     });
 }

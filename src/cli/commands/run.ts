@@ -23,6 +23,7 @@ function defineRun(command: Command, { signal, io }: CliContext): void {
     .option('--arg <value>', 'a number every subtask gets as `arg` (builtin:sleep: ms to sleep; builtin:fail: attempts to fail)', numberOption('--arg'))
     .option('--priority', 'put the job ahead of queued normal work')
     .option('--node <name>', 'run only on this node')
+    .option('--wait-for-node', 'with --node: wait for that node however long it is gone, instead of failing (ERR_NODE_GONE) after the Jobman’s grace period')
     .option('--retries <n>', `retries per failed subtask, 0 to ${MAX_RETRIES}`, intOption('--retries', 0, MAX_RETRIES))
     .option('--timeout-ms <n>', 'kill a subtask running longer than this', intOption('--timeout-ms', 1, 2 ** 31 - 1))
     .option('--on-failure <policy>', `what a failed subtask does: ${FAILURE_POLICIES.join(', ')}`, choiceOption('--on-failure', FAILURE_POLICIES))
@@ -31,10 +32,10 @@ function defineRun(command: Command, { signal, io }: CliContext): void {
     .action(async (task: string, flags: RunFlags & UdfRunFlags) => {
       if (!/^(builtin|udf):/.test(task)) {
         const { runUdf } = await import('./udf-run.js');
-        return runUdf(task, flags, await openJobman(flags), signal, io);
+        return runUdf(task, flags, await openJobman(flags, io.stderr), signal, io);
       }
       const body = submitBody(task, flags);
-      const client = await openJobman(flags);
+      const client = await openJobman(flags, io.stderr);
       const job = await client.submit(body);
       if (flags.async) return void io.stdout.write(`${JSON.stringify({ id: job.id })}\n`);
       io.stderr.write(`job ${job.id} submitted: ${job.task} over ${job.total} input${job.total === 1 ? '' : 's'}; waiting (Ctrl-C stops waiting, not the job)\n`);
@@ -61,6 +62,7 @@ export function submitBody(task: string, flags: RunFlags): SubmitJob {
     ...(flags.arg !== undefined ? { args: flags.arg } : {}),
     ...(flags.priority ? { priority: true } : {}),
     ...(flags.node !== undefined ? { node: flags.node } : {}),
+    ...(flags.waitForNode ? { waitForNode: true } : {}),
     ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
     ...(flags.timeoutMs !== undefined ? { timeoutMs: flags.timeoutMs } : {}),
     ...(flags.onFailure !== undefined ? { onFailure: flags.onFailure } : {}),

@@ -34,6 +34,7 @@ export async function runUdf(file: string, flags: RunFlags & UdfRunFlags, client
   const opts: UdfJobOptions = { signal, onProgress: follow.onProgress };
   if (flags.priority) opts.priority = true;
   if (flags.node !== undefined) opts.node = flags.node;
+  if (flags.waitForNode) opts.waitForNode = true;
   if (flags.retries !== undefined) opts.retries = flags.retries;
   if (flags.timeoutMs !== undefined) opts.timeoutMs = flags.timeoutMs;
   if (flags.onFailure !== undefined) opts.onFailure = flags.onFailure;

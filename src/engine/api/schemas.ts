@@ -15,7 +15,18 @@ import type { JsonValue } from '../store/index.js';
  */
 
 const json = jsonSchema;
-const id = z.coerce.number('must be a job id (a positive integer)').int('must be a job id (a positive integer)').positive('must be a job id (a positive integer)');
+/**
+ * An id in a URL (a job id, a subtask id on the Taskman link): canonical decimal only. `Number()` would
+ * read `0x10`, `1e3`, ` 1` and `+1` as ids, so one resource would answer to many spellings and a
+ * typo could name another job; only the one spelling the Jobman itself prints is accepted.
+ */
+export const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
+const ID_PROBLEM = `must be a positive decimal integer with no sign, leading zero or exponent, at most ${Number.MAX_SAFE_INTEGER}`;
+const idText = z
+  .string(ID_PROBLEM)
+  .regex(CANONICAL_ID, ID_PROBLEM)
+  .refine((s) => Number(s) <= Number.MAX_SAFE_INTEGER, ID_PROBLEM);
+const id = idText.transform(Number);
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 const count = z.number().int().nonnegative();
 const ms = z.number().int().nonnegative();
@@ -67,6 +78,8 @@ export const submitJobSchema = z
     args: json.optional(),
     priority: z.boolean().optional(),
     node: nodeName.optional(),
+    /** With `node`: wait for that node however long it is gone, rather than fail with ERR_NODE_GONE after the Jobman's grace period. */
+    waitForNode: z.boolean().optional(),
     preferNodes: z.array(nodeName).max(64).optional(),
     retries: z.number().int().min(0).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`).optional(),
     // A timer cannot wait longer: 2^31 ms would fire at once.
@@ -91,6 +104,8 @@ export const jobViewSchema = z.object({
   args: json,
   priority: z.boolean(),
   node: z.string().nullable(),
+  /** A pinned job waits for its node however long it is gone (absent from Jobmen before version 0.2). */
+  waitForNode: z.boolean().optional(),
   preferNodes: z.array(z.string()),
   retries: count,
   timeoutMs: z.number().int().positive().nullable(),
@@ -241,7 +256,7 @@ export const joinReplySchema = z.object({
 });
 
 export const reportedChangeSchema = z.strictObject({
-  id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a subtask id'),
+  id: idText,
   attempt: z.number().int().positive(),
   to: z.enum(['running', 'succeeded', 'failed']),
   worker: z.string().max(64).optional(),

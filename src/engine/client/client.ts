@@ -33,6 +33,8 @@ export const clientDefaults = {
   resubscribes: 10,
   /** @defaultValue 250 ms: wait before the first re-subscription; doubles each time, up to 4 s */
   resubscribeDelayMs: 250,
+  /** @defaultValue 60 s: how long requests and waits retry while the Jobman is unreachable (a restart) */
+  outageMs: 60_000,
 } as const;
 
 export interface JobmanClientOptions {
@@ -52,6 +54,18 @@ export interface JobmanClientOptions {
   resubscribes?: number;
   /** Milliseconds before the first re-subscription (doubling, at most 4 s). @defaultValue 250 */
   resubscribeDelayMs?: number;
+  /**
+   * How long, in ms, a request or a wait goes on retrying (with back-off) while the Jobman is
+   * unreachable: refused or broken connections, answers 502, 503 and 504, as while it restarts. 0
+   * fails at once. A submit (POST) is retried only when its connection was refused, so that a job the
+   * Jobman may have taken is never submitted twice. @defaultValue 60000
+   */
+  outageMs?: number;
+  /**
+   * Told once per outage, when it begins: "the Jobman at URL is unreachable (ECONNREFUSED); retrying
+   * for up to 60 s". @defaultValue writes it to stderr as a `databox:` line
+   */
+  onOutage?: (message: string) => void;
 }
 
 const ms = z.number('must be a positive integer number of milliseconds').int('must be a positive integer number of milliseconds').positive('must be a positive integer number of milliseconds');
@@ -65,6 +79,10 @@ const optionsSchema = z.strictObject(
     streamIdleMs: ms.default(clientDefaults.streamIdleMs),
     resubscribes: z.number('must be an integer from 0 to 1000').int('must be an integer from 0 to 1000').min(0).max(1000, 'must be an integer from 0 to 1000').default(clientDefaults.resubscribes),
     resubscribeDelayMs: z.number('must be a non-negative integer number of milliseconds').int().nonnegative('must be a non-negative integer number of milliseconds').default(clientDefaults.resubscribeDelayMs),
+    outageMs: z.number('must be a non-negative integer number of milliseconds').int('must be a non-negative integer number of milliseconds').nonnegative('must be a non-negative integer number of milliseconds').default(clientDefaults.outageMs),
+    onOutage: z
+      .custom<(message: string) => void>((v) => typeof v === 'function', 'must be a function taking a message')
+      .default(() => (message: string) => void process.stderr.write(`databox: ${message}\n`)),
   },
   'must be an object of known fields',
 );
@@ -123,6 +141,8 @@ const CLIENT_HEADER = `${hostname().replace(/[\s/]/g, '_').slice(0, 255) || 'unk
  */
 export class JobmanClient {
   private readonly transport: Fetch;
+  /** When the current outage began (ms since the epoch): shared by every request, so it is told once. */
+  private outageSince: number | undefined;
 
   private constructor(
     /** The Jobman's base URL, e.g. `http://127.0.0.1:7070`. */
@@ -144,8 +164,9 @@ export class JobmanClient {
     return new JobmanClient(url, token, resolved, resolved.ca ?? (await readCa()));
   }
 
+  /** The Jobman's health, at once: a health check does not ride over an outage, it reports it. */
   async health(signal?: AbortSignal): Promise<Health> {
-    return this.request('GET', '/healthz', healthSchema, { signal });
+    return this.request('GET', '/healthz', healthSchema, { signal, once: true });
   }
 
   /** Submits a job; the Jobman validates the body and answers the new job. */
@@ -222,6 +243,7 @@ export class JobmanClient {
     try {
       const res = await this.fetch('GET', path, { signal, headers: { accept: 'text/event-stream', 'x-databox-client': CLIENT_HEADER } });
       if (!res.ok) throw await this.answerError(res, 'GET', path);
+      this.outageSince = undefined;
       const type = res.headers.get('content-type') ?? '';
       if (!type.startsWith('text/event-stream') || res.body === null) {
         throw new DataboxError(ClientErrorCode.answer, `the Jobman at ${this.url} answered GET ${path} with ${show(type)} instead of an event stream`);
@@ -264,29 +286,51 @@ export class JobmanClient {
   }
 
   /**
-   * Waits for the job to finish and answers it, calling `onProgress` with every view of it. A broken
-   * or early-ended event stream (the Jobman restarting, a proxy timing out) is subscribed to again, up
-   * to `resubscribes` times.
+   * The job's events across broken streams, until `end`: {@link events}, subscribed to again when a
+   * stream breaks or ends early (a proxy timing out), up to `resubscribes` times, and while the Jobman
+   * is unreachable (it restarts) for up to `outageMs`. Every event carries the whole job, so a new
+   * stream simply goes on from the job as it is now (a view may repeat).
    */
-  async waitForJob(id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+  async *followEvents(id: number, opts: { signal?: AbortSignal } = {}): AsyncGenerator<JobEvent> {
     const { resubscribes, resubscribeDelayMs } = this.options;
     let last: unknown;
-    for (let attempt = 0; attempt <= resubscribes; attempt++) {
-      if (attempt > 0) await delay(Math.min(resubscribeDelayMs * 2 ** (attempt - 1), 4_000), undefined, { signal: opts.signal }).catch(() => undefined);
+    let broken = 0;
+    // Bounded by `resubscribes` and by the outage limit; the count is a backstop.
+    for (let round = 0, retries = 0; round < MAX_ROUNDS; round++) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       try {
-        for await (const event of this.events(id, { signal: opts.signal })) {
-          opts.onProgress?.(event.job);
-          if (event.type === 'end') return event.job;
+        for await (const event of this.events(id, opts)) {
+          retries = 0;
+          yield event;
+          if (event.type === 'end') return;
         }
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
+        if (this.options.outageMs > 0 && this.isOutage(err, true)) {
+          await this.rideOut(err, true, retries++, opts.signal);
+          continue;
+        }
         if (!isRetryable(err)) throw err;
         last = err;
+        if (++broken > resubscribes) break;
+        await delay(Math.min(resubscribeDelayMs * 2 ** (broken - 1), 4_000), undefined, { signal: opts.signal }).catch(() => undefined);
       }
     }
     const why = last instanceof Error ? last.message : String(last);
-    throw new DataboxError(ClientErrorCode.stream, `gave up waiting for job ${id} after ${resubscribes + 1} broken event streams; the last: ${why}`, { cause: last, retryable: true });
+    throw new DataboxError(ClientErrorCode.stream, `gave up waiting for job ${id} after ${broken} broken event streams; the last: ${why}`, { cause: last, retryable: true });
+  }
+
+  /**
+   * Waits for the job to finish and answers it, calling `onProgress` with every view of it, over broken
+   * streams and Jobman restarts as {@link followEvents} does.
+   */
+  async waitForJob(id: number, opts: { signal?: AbortSignal; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+    for await (const event of this.followEvents(id, opts.signal ? { signal: opts.signal } : {})) {
+      opts.onProgress?.(event.job);
+      if (event.type === 'end') return event.job;
+    }
+    // followEvents returns only after `end`, or throws.
+    throw new DataboxError(ClientErrorCode.stream, `the events of job ${id} ended before the job did`, { retryable: true });
   }
 
   /** Cancels the job: queued work is dropped, running work killed. Cancelling a finished job changes nothing. */
@@ -316,7 +360,7 @@ export class JobmanClient {
 
   // --- transport -----------------------------------------------------------------------------------
 
-  private async request<S extends z.ZodType>(method: string, path: string, schema: S, opts: { body?: unknown; signal?: AbortSignal | undefined }): Promise<z.output<S>> {
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, opts: { body?: unknown; signal?: AbortSignal | undefined; once?: boolean }): Promise<z.output<S>> {
     return this.send(method, path, opts, async (res) => {
       if (!res.ok) throw await this.answerError(res, method, path);
       return this.parseBody(await res.text(), schema, `${method} ${path}`);
@@ -324,10 +368,64 @@ export class JobmanClient {
   }
 
   /**
+   * A request, retried while the Jobman is unreachable (see `outageMs`) unless `once`. Every method but
+   * POST is idempotent here (a PUT stores bytes under their hash, a DELETE cancels), so those are
+   * retried after a broken connection too; a POST only after a refused one.
+   */
+  private async send<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal | undefined; once?: boolean }, read: (res: Response) => Promise<T>): Promise<T> {
+    const idempotent = method !== 'POST';
+    for (let retries = 0; ; retries++) {
+      try {
+        const value = await this.sendOnce(method, path, opts, read);
+        this.outageSince = undefined;
+        return value;
+      } catch (err) {
+        if (opts.once === true || (opts.signal?.aborted ?? false)) throw err;
+        await this.rideOut(err, idempotent, retries, opts.signal);
+      }
+    }
+  }
+
+  /** True for a failure that says the Jobman is not there for now, as opposed to a refusal or a bug. */
+  private isOutage(err: unknown, idempotent: boolean): boolean {
+    if (err instanceof JobmanApiError) return err.status === 502 || err.status === 503 || err.status === 504;
+    if (!(err instanceof DataboxError)) return false;
+    // A host name that does not resolve is a wrong URL, not a restart.
+    if (err.code === ClientErrorCode.unreachable) return causeCode(err.cause) !== 'ENOTFOUND';
+    return idempotent && err.code === ClientErrorCode.connection;
+  }
+
+  /**
+   * After a failed request: throws it again unless it is an outage with time left, else waits the
+   * back-off (250 ms doubling to 4 s, within what is left). Tells `onOutage` when an outage begins, and
+   * gives up with the last failure once `outageMs` have passed since then.
+   */
+  private async rideOut(err: unknown, idempotent: boolean, retries: number, signal: AbortSignal | undefined): Promise<void> {
+    const { outageMs, onOutage } = this.options;
+    if (outageMs === 0 || !this.isOutage(err, idempotent)) throw err;
+    const now = Date.now();
+    if (this.outageSince === undefined) {
+      this.outageSince = now;
+      onOutage(`the Jobman at ${this.url} is unreachable (${outageReason(err)}); retrying for up to ${seconds(outageMs)}`);
+    }
+    const left = this.outageSince + outageMs - now;
+    if (left <= 0) {
+      const e = err as DataboxError;
+      const message = `${e.message}; gave up after retrying for ${seconds(outageMs)}`;
+      throw err instanceof JobmanApiError ? new JobmanApiError(e.code, message, err.status) : new DataboxError(e.code, message, { cause: err, retryable: true });
+    }
+    try {
+      await delay(Math.min(OUTAGE_FIRST_DELAY_MS * 2 ** Math.min(retries, 10), OUTAGE_MAX_DELAY_MS, left), undefined, { signal });
+    } catch {
+      throw signal?.reason ?? err;
+    }
+  }
+
+  /**
    * One request and the reading of its answer, within the time limit and with transport errors named. A
    * body of bytes goes as octet-stream, anything else as JSON.
    */
-  private async send<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal | undefined }, read: (res: Response) => Promise<T>): Promise<T> {
+  private async sendOnce<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal | undefined }, read: (res: Response) => Promise<T>): Promise<T> {
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
     const bytes = opts.body instanceof Uint8Array;
@@ -409,6 +507,21 @@ function innermostMessage(err: unknown): string | undefined {
   let message: string | undefined;
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) message = e.message;
   return message;
+}
+
+/** Subscriptions `waitForJob` makes at most, whatever the other limits say. */
+const MAX_ROUNDS = 100_000;
+const OUTAGE_FIRST_DELAY_MS = 250;
+const OUTAGE_MAX_DELAY_MS = 4_000;
+
+/** `ECONNREFUSED`, `HTTP 503`: what an outage looks like, for the line that reports it. */
+function outageReason(err: unknown): string {
+  if (err instanceof JobmanApiError) return `HTTP ${err.status}`;
+  return causeCode((err as { cause?: unknown }).cause) ?? (err instanceof Error ? err.message : String(err));
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 /** The system error code under a fetch failure (`ECONNREFUSED`), through causes and aggregate errors. */

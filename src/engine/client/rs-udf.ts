@@ -28,6 +28,8 @@ export interface UdfJobOptions {
   priority?: boolean;
   /** Run only on this node. */
   node?: string;
+  /** With `node`: wait for that node however long it is gone, instead of failing with ERR_NODE_GONE after the Jobman's grace period. */
+  waitForNode?: boolean;
   /** Nodes that get the subtasks first (where the data is). */
   preferNodes?: string[];
   /** Retries of a failed subtask (or of the whole job under `restart-job`). @defaultValue 3 */
@@ -46,7 +48,7 @@ export interface UdfJobOptions {
 export interface JobHandle<T> {
   /** The map job's id. */
   readonly id: number;
-  /** The map job's progress events, then `end`. */
+  /** The map job's progress events, then `end`; subscribed to again over broken streams and Jobman restarts (a view may repeat). */
   events(): AsyncGenerator<JobEvent>;
   /** Waits for the job (and, for map-reduce, its reduction) and resolves to its result. */
   result(): Promise<T>;
@@ -156,6 +158,7 @@ export class Cluster {
     const body: SubmitJob = { task: `udf:${sha256}`, inputs, args: { phase } };
     if (opts.priority !== undefined) body.priority = opts.priority;
     if (node !== undefined || opts.node !== undefined) body.node = node ?? opts.node;
+    if (opts.waitForNode !== undefined && opts.node !== undefined) body.waitForNode = opts.waitForNode;
     if (opts.preferNodes !== undefined) body.preferNodes = opts.preferNodes;
     if (opts.retries !== undefined) body.retries = opts.retries;
     if (opts.timeoutMs !== undefined) body.timeoutMs = opts.timeoutMs;
@@ -188,7 +191,7 @@ export class Cluster {
     let result: Promise<T> | undefined;
     return {
       id,
-      events: () => this.client.events(id, opts.signal ? { signal: opts.signal } : {}),
+      events: () => this.client.followEvents(id, opts.signal ? { signal: opts.signal } : {}),
       result: () =>
         (result ??= (async () => {
           await waitForSuccess(this.client, id, opts);

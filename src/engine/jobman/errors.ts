@@ -10,6 +10,8 @@ export const SchedulerErrorCode = {
   notYours: 'ERR_NOT_YOUR_SUBTASK',
   /** A scheduler option or method argument failed validation. */
   argument: 'ERR_SCHEDULER_ARGUMENT',
+  /** The error of the subtasks of a job pinned to a node that stayed gone longer than the grace period. */
+  nodeGone: 'ERR_NODE_GONE',
 } as const;
 
 /** Any failure of the scheduler's own rules (store failures come through as StoreError). */

@@ -60,6 +60,13 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
   constructor(
     readonly heartbeatMs: number,
     readonly missedHeartbeats: number,
+    /**
+     * How long a dead node stays listed (in `views`, so in /v1/nodes) after its last sign of life, so
+     * that an operator sees what died; then it is forgotten and the table does not grow with every
+     * Taskman that ever came and went. A Taskman of a forgotten node that comes back is told to join again.
+     * @defaultValue 10 minutes
+     */
+    readonly forgetDeadAfterMs: number = 600_000,
   ) {
     super();
     // Checking ten times per interval bounds detection at (missed + 1/10) intervals.
@@ -217,6 +224,7 @@ export class NodeTable extends EventEmitter<{ dead: [name: string]; joined: [nam
     const now = Date.now();
     for (const node of this.nodes.values()) {
       if (node.state === 'alive' && !this.held.has(node.name) && now - node.lastBeat > this.deadAfterMs) this.kill(node);
+      else if (node.state === 'dead' && now - node.lastBeat > this.forgetDeadAfterMs) this.nodes.delete(node.name);
     }
   }
 

@@ -13,6 +13,8 @@ export const schedulerDefaults = {
   localityWaitMs: 3_000,
   /** @defaultValue true: put what was dispatched or running before a crash back at the queue head */
   recover: true,
+  /** @defaultValue 60 s: how long a job pinned to a node that is gone waits for it before it fails */
+  pinnedNodeGraceMs: 60_000,
 } as const;
 
 export interface SchedulerOptions {
@@ -22,6 +24,12 @@ export interface SchedulerOptions {
   localityWaitMs?: number;
   /** Call `store.recover()` on start (a Jobman restart on an existing store). @defaultValue true */
   recover?: boolean;
+  /**
+   * How long, in ms, a job pinned to a node waits while that node is gone (dead, left, or not back
+   * since the Jobman started) before its queued subtasks fail with ERR_NODE_GONE; jobs submitted with
+   * `waitForNode` wait for ever. @defaultValue 60000
+   */
+  pinnedNodeGraceMs?: number;
   /** The clock, in ms since the epoch; tests pass a fake one. @defaultValue `Date.now` */
   now?: () => number;
 }
@@ -31,6 +39,7 @@ const schema = z.strictObject(
     windowSize: positiveInt.max(MAX_PAGE * 10, `must be at most ${MAX_PAGE * 10}`).default(schedulerDefaults.windowSize),
     localityWaitMs: nonNegativeInt.default(schedulerDefaults.localityWaitMs),
     recover: z.boolean('must be true or false').default(schedulerDefaults.recover),
+    pinnedNodeGraceMs: nonNegativeInt.default(schedulerDefaults.pinnedNodeGraceMs),
     now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function returning milliseconds').default(() => Date.now),
   },
   'must be an object of known fields',

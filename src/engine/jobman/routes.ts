@@ -26,6 +26,7 @@ import {
   udfStoredSchema,
   type HeartbeatReply,
 } from '../api/schemas.js';
+import { messageOf } from '../../errors.js';
 import type { Credentials } from '../credentials.js';
 import type { AccessPolicy } from '../../storage/index.js';
 import type { Registration, Registry } from '../registry/index.js';
@@ -70,7 +71,15 @@ const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 403: apiErrorSchema, 
 export function registerRoutes(app: App, ctx: RouteContext): void {
   const { scheduler, store, nodes, events, udfs } = ctx;
 
-  app.get('/healthz', { schema: { response: { 200: healthSchema }, security: [] } }, () => ({ ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started }));
+  // Healthy means able to take jobs: the store must still write, not merely answer reads.
+  app.get('/healthz', { schema: { response: { 200: healthSchema, 503: apiErrorSchema }, security: [] } }, async (_req, reply) => {
+    try {
+      await store.checkWritable();
+    } catch (err) {
+      return reply.code(503).send({ statusCode: 503, code: 'ERR_STORE_UNWRITABLE', error: 'Service Unavailable', message: `the Jobman cannot write its job store: ${messageOf(err)}` });
+    }
+    return { ok: true as const, version: ctx.version, uptimeMs: Date.now() - ctx.started };
+  });
 
   // A job over the subtask limit is refused before its millions of inputs are validated one by one.
   app.addHook('preValidation', async (req) => {
@@ -89,6 +98,7 @@ export function registerRoutes(app: App, ctx: RouteContext): void {
     if (b.args !== undefined) spec.args = b.args;
     if (b.priority !== undefined) spec.priority = b.priority;
     if (b.node !== undefined) spec.node = b.node;
+    if (b.waitForNode !== undefined) spec.waitForNode = b.waitForNode;
     if (b.preferNodes !== undefined) spec.preferNodes = b.preferNodes;
     if (b.retries !== undefined) spec.retries = b.retries;
     if (b.timeoutMs !== undefined) spec.timeoutMs = b.timeoutMs;

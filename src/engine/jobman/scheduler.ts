@@ -15,7 +15,7 @@ import {
 } from '../store/index.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
 
-import { InvalidSchedulerArgumentError, NotYourSubtaskError, NodeNotUpError, UnknownNodeError } from './errors.js';
+import { InvalidSchedulerArgumentError, NodeNotUpError, NotYourSubtaskError, SchedulerErrorCode, UnknownNodeError } from './errors.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';
 import type { CancelResult, KillOrder, NodeDownResult, ReportedChange, ReportOutcome, ReportResult, SchedulerStats } from './types.js';
 
@@ -72,9 +72,12 @@ export class Scheduler {
    * subtasks are not paged in, and paging waits at the first of them until the cancel is done.
    */
   private readonly cancelling = new Set<JobId>();
+  /** Nodes that pinned jobs wait for, each with the timer that fails those jobs when its grace is over. */
+  private readonly gone = new Map<string, NodeJS.Timeout>();
   /** The `seq` of the last subtask paged from the store; later normal work lies above it. */
   private cursor: number | undefined;
   private filling: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(
     private readonly store: JobStore,
@@ -88,17 +91,25 @@ export class Scheduler {
     const scheduler = new Scheduler(store, options);
     if (scheduler.options.recover) await store.recover();
     await scheduler.fill();
+    // No node is up yet: the grace of every node a job is pinned to starts now.
+    for (const node of await store.pinnedNodes()) scheduler.startGrace(node);
     return scheduler;
   }
 
-  /** A Taskman on `name` is alive (registered, or heartbeating again). */
+  /** A Taskman on `name` is alive (registered, or heartbeating again): its pinned jobs wait no more. */
   nodeUp(name: string): void {
     this.nodes.add(name);
+    clearTimeout(this.gone.get(name));
+    this.gone.delete(name);
   }
 
-  /** A Taskman died: what it held goes back to the head of the deque, found through the index. */
+  /**
+   * A Taskman died: what it held goes back to the head of the deque, found through the index, and the
+   * grace period of the jobs pinned to it starts.
+   */
   async nodeDown(name: string): Promise<NodeDownResult> {
     this.nodes.delete(name);
+    this.startGrace(name);
     const held = [...this.index.heldBy(name).keys()];
     const requeued = await this.store.requeueNode(name);
     for (const id of held) this.index.release(id);
@@ -106,9 +117,12 @@ export class Scheduler {
     return { node: name, requeued: requeued.length };
   }
 
-  /** Records a job and queues its subtasks. UnknownNodeError when it is pinned to a node that is not live. */
+  /**
+   * Records a job and queues its subtasks. UnknownNodeError when it is pinned to a node that is not
+   * live, unless it waits for its node (`waitForNode`).
+   */
   async submit(spec: JobSpec): Promise<JobRecord> {
-    if (spec.node !== undefined && spec.node !== null && !this.nodes.has(spec.node)) throw new UnknownNodeError(spec.node, [...this.nodes].sort());
+    if (spec.node !== undefined && spec.node !== null && spec.waitForNode !== true && !this.nodes.has(spec.node)) throw new UnknownNodeError(spec.node, [...this.nodes].sort());
     const job = await this.store.createJob(spec);
     this.jobs.set(job.id, inMemory(job));
     if (job.priority) await this.queueJobAtHead(job.id);
@@ -258,9 +272,46 @@ export class Scheduler {
     return back.length;
   }
 
+  /**
+   * Fails the jobs pinned to `node` that do not wait for it (see `JobStore.failPinned`), unless the node
+   * is up again; their queued work leaves memory. Called when the node's grace period is over.
+   */
+  async failPinnedTo(node: string): Promise<{ jobs: JobId[]; failed: number }> {
+    this.gone.delete(node);
+    if (this.nodes.has(node)) return { jobs: [], failed: 0 };
+    const grace = this.options.pinnedNodeGraceMs;
+    const out = await this.store.failPinned(node, {
+      code: SchedulerErrorCode.nodeGone,
+      message: `the job is pinned to node ${JSON.stringify(node)}, which was gone for longer than the ${grace} ms grace period; submit it with waitForNode to wait for the node however long it is gone`,
+    });
+    // A pinned job's work runs on its node only, so none of a failed job's work is in flight.
+    for (const jobId of out.jobs) this.forgetJob(jobId);
+    return out;
+  }
+
+  /** Stops the grace timers (the Jobman is closing). */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.gone.values()) clearTimeout(timer);
+    this.gone.clear();
+  }
+
   /** Subtasks dispatched to or running on `node`, through the level-1 index. */
   inFlightOn(node: string): number {
     return this.index.heldBy(node).size;
+  }
+
+  /** Starts the grace period of the jobs pinned to `node`, unless it already runs. */
+  private startGrace(node: string): void {
+    if (this.closed || this.gone.has(node)) return;
+    const timer = setTimeout(() => {
+      this.failPinnedTo(node).catch(() => {
+        // The store failed (or is closing): try again after another grace period, unless closed.
+        if (!this.gone.has(node) && !this.nodes.has(node)) this.startGrace(node);
+      });
+    }, this.options.pinnedNodeGraceMs);
+    timer.unref();
+    this.gone.set(node, timer);
   }
 
   private mayRun(e: Entry, node: string, now: number): boolean {
@@ -360,8 +411,8 @@ export class Scheduler {
 }
 
 function inMemory(job: JobRecord): JobInMemory {
-  const { task, args, priority, node, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed } = job;
-  return { task, args, priority, node, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed };
+  const { task, args, priority, node, waitForNode, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed } = job;
+  return { task, args, priority, node, waitForNode, preferNodes, retries, timeoutMs, memoryMb, onFailure, inputsListed };
 }
 
 function toWork(e: Entry): WorkSubtask {

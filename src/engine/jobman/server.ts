@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { open, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +11,7 @@ import { DataboxError, messageOf } from '../../errors.js';
 import { AccessPolicy } from '../../storage/index.js';
 import { DROPPED_CODE, MIN_BODY_BYTES } from '../api/schemas.js';
 import { Credentials } from '../credentials.js';
-import { resolveHome } from '../home.js';
+import { resolveHome, tokenPath } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
 import { openStore, storeDefaults, type JobStore } from '../store/index.js';
 import { MAX_BUNDLE_BYTES } from '../udf/limits.js';
@@ -75,6 +76,19 @@ export interface JobmanOptions {
    * `--max-subtasks`. @defaultValue 10000000
    */
   maxSubtasksPerJob?: number;
+  /**
+   * Start a new, empty job store even though the home was used before and its database is missing,
+   * empty (0 bytes) or unreadable (`--init`); an unreadable file is kept, renamed aside. Without it such
+   * a home is refused, since an empty store would silently forget every job. @defaultValue false
+   */
+  init?: boolean;
+  /**
+   * How long a job pinned to a node waits while that node is gone before it fails with ERR_NODE_GONE
+   * (unless submitted with `waitForNode`). @defaultValue 60000
+   */
+  pinnedNodeGraceMs?: number;
+  /** How long a dead node stays listed in /v1/nodes before it is forgotten. @defaultValue 600000 (10 min) */
+  forgetDeadNodesAfterMs?: number;
 }
 
 /** Default of `JobmanOptions.maxBodyBytes`: 64 MiB. */
@@ -112,6 +126,10 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
   // Bad rules fail the start, naming the rule; the Jobman checks strings as written (see jobman/access.ts).
   const access = options.allowRead === undefined && options.allowWrite === undefined ? undefined : new AccessPolicy({ read: [...(options.allowRead ?? [])], write: [...(options.allowWrite ?? [])] }, false);
   const home = resolveHome(options.home);
+  const dbPath = options.db ?? join(home, 'databox.db');
+  // Read before the token is written: a home that has a token was used before (and a database of its
+  // own that is missing now was lost; one named by `db` may be new).
+  const used = options.db === undefined && (await homeWasUsed(home));
   const credentials = await Credentials.open(home);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const missedHeartbeats = options.missedHeartbeats ?? 3;
@@ -120,15 +138,17 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
     throw new DataboxError('ERR_OPTIONS', `maxBodyBytes must be an integer of at least ${MIN_BODY_BYTES} (16 MiB), so Taskmen's heartbeats fit (got ${maxBodyBytes})`);
   }
   const maxSubtasksPerJob = options.maxSubtasksPerJob ?? storeDefaults.maxSubtasksPerJob;
-  const store = await openStore(options.db ?? join(home, 'databox.db'), { maxSubtasksPerJob });
+  await checkDatabase(dbPath, used, options.init === true);
+  const store = await openStore(dbPath, { maxSubtasksPerJob });
   let registry: Registry | undefined;
   let app: FastifyInstance | undefined;
-  const nodes = new NodeTable(heartbeatMs, missedHeartbeats);
+  const nodes = new NodeTable(heartbeatMs, missedHeartbeats, options.forgetDeadNodesAfterMs);
   const events = new JobEvents(store);
   try {
     const scheduler = await Scheduler.start(store, {
       ...(options.windowSize !== undefined ? { windowSize: options.windowSize } : {}),
       ...(options.localityWaitMs !== undefined ? { localityWaitMs: options.localityWaitMs } : {}),
+      ...(options.pinnedNodeGraceMs !== undefined ? { pinnedNodeGraceMs: options.pinnedNodeGraceMs } : {}),
     });
     registry = openRegistry(options.registry ?? 'embedded');
     const taskmen = new Map<string, Registration<'taskman'>>();
@@ -155,7 +175,10 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       bodyLimit: maxBodyBytes,
       forceCloseConnections: true,
       ...(options.tls !== undefined ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+      requestTimeout: CONNECTION_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: CONNECTION_LIMITS.keepAliveTimeoutMs,
     }) as unknown as FastifyInstance;
+    limitConnections(app.server);
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     await app.register(fastifySwagger, {
@@ -214,6 +237,7 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       nodes,
       close: () =>
         (closing ??= (async () => {
+          scheduler.close();
           nodes.close();
           events.close();
           await server.close();
@@ -236,6 +260,77 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
+
+/**
+ * How long a client may take to send a request, so that idle or half-sent connections (a slow-loris
+ * client, a peer that vanished mid-request) cannot pile up. They bound receiving the request only: a
+ * held heartbeat or an event stream may answer for as long as it needs.
+ */
+const CONNECTION_LIMITS = {
+  /** The request line and headers. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, body included: a 64 MiB body at 1 MB/s still arrives. */
+  requestTimeoutMs: 120_000,
+  /** A kept-alive connection with no request in progress. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node checks the two request limits (its default, 30 s, would let them run late). */
+  checkEveryMs: 1_000,
+} as const;
+
+function limitConnections(server: import('node:http').Server): void {
+  server.headersTimeout = CONNECTION_LIMITS.headersTimeoutMs;
+  // Read when the server starts listening, so setting it here takes effect.
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = CONNECTION_LIMITS.checkEveryMs;
+}
+
+/** True when the home holds the token a Jobman writes on its first start. */
+async function homeWasUsed(home: string): Promise<boolean> {
+  return stat(tokenPath(home)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Refuses a database that would silently start empty in a home that was used before: missing, empty
+ * (0 bytes) or not an SQLite file. With `init`, a missing or empty one is started afresh and an
+ * unreadable one is renamed aside first, never deleted.
+ */
+async function checkDatabase(path: string, used: boolean, init: boolean): Promise<void> {
+  const found = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  let problem: string | undefined;
+  let readable = true;
+  if (found === undefined) {
+    if (used) problem = 'is missing, though this home was used before (it holds a token)';
+  } else if (found.size === 0) {
+    // A new database's first pages may still be in its write-ahead log only: that is not empty.
+    const wal = await stat(`${path}-wal`).catch(() => undefined);
+    if (wal === undefined || wal.size === 0) problem = 'is empty (0 bytes)';
+  } else {
+    const head = Buffer.alloc(SQLITE_MAGIC.length);
+    const handle = await open(path, 'r');
+    try {
+      await handle.read(head, 0, head.length, 0);
+    } finally {
+      await handle.close();
+    }
+    if (!head.equals(SQLITE_MAGIC)) {
+      problem = 'is not an SQLite database (unreadable)';
+      readable = false;
+    }
+  }
+  if (problem === undefined) return;
+  if (!init) {
+    throw new DataboxError(
+      'ERR_STORE_EMPTY',
+      `The job store ${path} ${problem}; starting on it would forget every job. Restore it from a backup, or start with --init to begin a new, empty job store${readable ? '' : ' (the unreadable file is kept, renamed aside)'}.`,
+    );
+  }
+  if (!readable) await rename(path, `${path}.unreadable-${Date.now()}`);
+}
+
+/** The first 16 bytes of every SQLite 3 database file. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 function unauthorizedReason(header: string | undefined): string {
   if (header === undefined) return 'missing Authorization header; send "Authorization: Bearer <token>" with the token from DIR/token or DATABOX_TOKEN';

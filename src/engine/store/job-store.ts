@@ -105,6 +105,23 @@ export interface JobStore {
    */
   restartJob(id: JobId): Promise<RestartOutcome>;
 
+  /** The nodes that unfinished jobs not waiting for their node (`waitForNode` false) are pinned to. */
+  pinnedNodes(): Promise<string[]>;
+
+  /**
+   * Fails every unfinished job pinned to `node` that does not wait for it: each queued subtask fails as
+   * one more attempt, with `error` as that attempt's error, in one transaction. The Jobman calls it when
+   * the node has been gone for its grace period. Returns the jobs failed so.
+   */
+  failPinned(node: string, error: { message: string; code: string }): Promise<{ jobs: JobId[]; failed: number }>;
+
+  /**
+   * Commits one small write (a health-probe row) to prove the store can still write, as `/healthz`
+   * asks: a store that only reads (a read-only file or file system, a full disk) fails here with the
+   * reason, instead of on the next job.
+   */
+  checkWritable(): Promise<void>;
+
   /** Closes the store; later calls throw StoreClosedError. Closing twice is fine. */
   close(): Promise<void>;
 }

@@ -33,6 +33,7 @@ const specSchema = z.strictObject(
     args: z.unknown().optional(),
     priority: z.boolean('must be true or false').default(false),
     node: name('a node name').nullable().default(null),
+    waitForNode: z.boolean('must be true or false').default(false),
     preferNodes: z.array(name('a node name'), 'must be a list of node names').default([]),
     retries: z
       .number('must be an integer from 0 to 100')
@@ -84,6 +85,7 @@ export function resolveJobSpec(spec: JobSpec): ResolvedJobSpec {
       args: (s.args ?? null) as JsonValue,
       priority: s.priority,
       node: s.node,
+      waitForNode: s.waitForNode,
       preferNodes: s.preferNodes,
       retries: s.retries,
       timeoutMs: s.timeoutMs,

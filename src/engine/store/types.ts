@@ -33,6 +33,11 @@ export interface JobSpec {
   priority?: boolean;
   /** Run only on this node (the Jobman checks that it exists). @defaultValue null: any node */
   node?: string | null;
+  /**
+   * For a job pinned to `node`: wait for that node however long it is gone, instead of failing the job
+   * with ERR_NODE_GONE once the Jobman's grace period (`pinnedNodeGraceMs`) has passed. @defaultValue false
+   */
+  waitForNode?: boolean;
   /** Nodes that get the subtasks first, such as where the data lives. @defaultValue [] */
   preferNodes?: string[];
   /** How many times a failure may be retried (per subtask, or per job for `restart-job`). @defaultValue 3 */
@@ -54,6 +59,7 @@ export interface JobDefinition {
   args: JsonValue;
   priority: boolean;
   node: string | null;
+  waitForNode: boolean;
   preferNodes: string[];
   retries: number;
   timeoutMs: number | null;

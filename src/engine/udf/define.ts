@@ -10,8 +10,17 @@ export interface UdfContext {
   subtaskId: string;
   /** Input index, 0..N-1 (for a reduce subtask, its place among the reduce subtasks). */
   index: number;
-  /** 1 for the first attempt. */
+  /**
+   * 1 for the first attempt. Execution is at-least-once: an attempt whose worker, Taskman or node died,
+   * or whose report was lost, runs again, so a subtask may run more than once, even twice at a time.
+   */
   attempt: number;
+  /**
+   * The same for every attempt of this subtask, and different for every other subtask of any job
+   * (`<jobId>-<index>`): name side effects after it (an output file, an S3 key, a database row) so a
+   * second attempt overwrites or finds the first one's instead of adding another. See docs/udf.md.
+   */
+  idempotencyKey: string;
   /** The node (Taskman) the worker belongs to. */
   node: string;
   /** Aborted when the subtask is cancelled, times out, or the worker stops. */
@@ -58,4 +67,12 @@ export function defineUdf<I = unknown, O = unknown>(spec: UdfSpec<I, O>): Udf<I,
 /** True when `value` came from `defineUdf` (of any copy of this module). */
 export function isUdf(value: unknown): value is Udf {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[UDF_BRAND] === true && typeof (value as UdfSpec).map === 'function';
+}
+
+/**
+ * The `ctx.idempotencyKey` of input `index` of job `jobId`: stable across attempts and job restarts,
+ * unique across subtasks and jobs (job ids are never reused), and safe in a file name or an S3 key.
+ */
+export function idempotencyKey(jobId: string, index: number): string {
+  return `${jobId}-${index}`;
 }

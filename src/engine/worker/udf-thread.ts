@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 
 import { DataboxError, messageOf } from '../../errors.js';
 import { AccessPolicy, ensureDirectory, openSource, setAccessPolicy } from '../../storage/index.js';
-import type { UdfContext } from '../udf/define.js';
+import { idempotencyKey, type UdfContext } from '../udf/define.js';
 import { loadUdf } from '../udf/loader.js';
 import { decodeValue, encodeValue, MAX_VALUE_BYTES } from '../udf/values.js';
 import { threadEnv, toThreadSchema, type FromThread, type ToThread } from '../api/udf-protocol.js';
@@ -75,6 +75,7 @@ async function run(msg: Extract<ToThread, { t: 'run' }>): Promise<void> {
       subtaskId: msg.id,
       index: msg.index,
       attempt: msg.attempt,
+      idempotencyKey: idempotencyKey(msg.jobId, msg.index),
       node: env.node,
       signal: abort.signal,
       log: { info: say('info'), warn: say('warn'), error: say('error') },

@@ -222,7 +222,7 @@ describe('JobmanClient', () => {
 
   it('gives up waiting after `resubscribes` broken streams, with the last reason', async () => {
     const port = await closedPort();
-    const lost = await JobmanClient.open({ url: `http://127.0.0.1:${port}`, token: jobman.token, resubscribes: 2, resubscribeDelayMs: 1 });
+    const lost = await JobmanClient.open({ url: `http://127.0.0.1:${port}`, token: jobman.token, resubscribes: 2, resubscribeDelayMs: 1, outageMs: 0 });
     const err = await rejection(lost.waitForJob(1));
     expect(err.code).toBe('ERR_JOBMAN_STREAM');
     expect(err.message).toBe(`gave up waiting for job 1 after 3 broken event streams; the last: cannot reach the Jobman at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`databox up\` or pass --jobman`);
@@ -322,7 +322,7 @@ describe('JobmanClient errors', () => {
 
   it('reports a non-API error answer with its status', async () => {
     const url = await fakeServer((_req, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end('Bad Gateway\n'));
-    const proxied = await JobmanClient.open({ url, token: jobman.token });
+    const proxied = await JobmanClient.open({ url, token: jobman.token, outageMs: 0 });
     const err = await rejection(proxied.getJob(1));
     expect(err).toMatchObject({ code: 'ERR_JOBMAN_HTTP', status: 502, retryable: true, message: `the Jobman at ${url} answered GET /v1/jobs/1 with HTTP 502: Bad Gateway` });
   });

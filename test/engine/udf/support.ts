@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { UdfContext } from '../../../src/engine/udf/define.js';
+import { idempotencyKey, type UdfContext } from '../../../src/engine/udf/define.js';
 
 /** The checked-in UDF modules. */
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -30,6 +30,7 @@ export function testContext(node = 'test-node', index = 0): UdfContext {
     subtaskId: '1',
     index,
     attempt: 1,
+    idempotencyKey: idempotencyKey('1', index),
     node,
     signal: new AbortController().signal,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },

@@ -97,6 +97,7 @@ export function parseJob(row: Row): JobRecord {
     args: json(row, t, id, 'args'),
     priority: bool(row, t, id, 'priority'),
     node: textOrNull(row, t, id, 'node'),
+    waitForNode: bool(row, t, id, 'wait_for_node'),
     preferNodes: preferNodes as string[],
     retries: nonNegative(int(row, t, id, 'retries'), t, id, 'retries'),
     timeoutMs: intOrNull(row, t, id, 'timeout_ms'),

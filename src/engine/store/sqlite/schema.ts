@@ -1,3 +1,5 @@
+import { closeSync, constants, openSync } from 'node:fs';
+
 import Database from 'better-sqlite3';
 
 import { StoreSchemaError } from '../errors.js';
@@ -100,13 +102,20 @@ ALTER TABLE jobs ADD COLUMN pending TEXT CHECK (pending IN ('create', 'cancel'))
 CREATE INDEX jobs_pending ON jobs (id) WHERE pending IS NOT NULL;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3)];
+/**
+ * Version 4: a pinned job's `wait_for_node`: 1 when it waits for its node however long it is gone,
+ * instead of failing once the Jobman's grace period has passed.
+ */
+const V4 = 'ALTER TABLE jobs ADD COLUMN wait_for_node INTEGER NOT NULL DEFAULT 0 CHECK (wait_for_node IN (0, 1))';
+
+export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3), (db) => db.exec(V4)];
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Opens (creating if needed) the database file, sets the connection up and brings the schema up to date. */
 export function openDatabase(options: ResolvedSqliteStoreOptions): Db {
+  createPrivate(options.path);
   const db = new Database(options.path);
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
@@ -151,4 +160,20 @@ export function migrate(db: Db, path: string, migrations: readonly Migration[] =
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
+}
+
+/**
+ * Creates a missing database file readable and writable by its owner only (0600): it holds every job's
+ * inputs and results. SQLite gives the -wal and -shm files it makes beside it the same mode. An existing
+ * file keeps the mode its owner gave it.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  closeSync(fd);
 }

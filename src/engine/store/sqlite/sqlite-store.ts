@@ -294,6 +294,7 @@ export class SqliteJobStore implements JobStore {
         args,
         priority: d.priority ? 1 : 0,
         node: d.node,
+        waitForNode: d.waitForNode ? 1 : 0,
         preferNodes: JSON.stringify(d.preferNodes),
         retries: d.retries,
         timeoutMs: d.timeoutMs,
@@ -539,6 +540,44 @@ export class SqliteJobStore implements JobStore {
         const outcome = restartJob(this.st, ledger, id);
         ledger.commit();
         return outcome;
+      }),
+    );
+  }
+
+  async pinnedNodes(): Promise<string[]> {
+    return this.run('list the nodes jobs are pinned to', () => (this.st.pinnedNodes.all() as { node: string }[]).map((r) => r.node));
+  }
+
+  async failPinned(node: string, error: { message: string; code: string }): Promise<{ jobs: JobId[]; failed: number }> {
+    return this.run(`fail the jobs pinned to node ${JSON.stringify(node)}`, () =>
+      this.write(() => {
+        const now = this.options.now();
+        const json = JSON.stringify({ message: error.message, code: error.code });
+        const jobs: JobId[] = [];
+        let failed = 0;
+        for (const { id } of this.st.pinnedTo.all(node) as { id: number }[]) {
+          const job = loadJob(this.st, id);
+          if (job.counts.queued === 0) continue;
+          const last = job.firstSubtaskId + job.total - 1;
+          this.st.nodeGoneErrors.run(json, now, job.firstSubtaskId, last);
+          const n = this.st.nodeGoneFail.run(now, job.firstSubtaskId, last).changes;
+          // Work of a pinned job runs on its node only, so with the node gone none is in flight: the job ends.
+          const done = job.counts.dispatched + job.counts.running === 0;
+          this.st.addJobCounts.run(-n, 0, 0, 0, n, 0, done ? now : null, id);
+          failed += n;
+          jobs.push(id);
+        }
+        return { jobs, failed };
+      }),
+    );
+  }
+
+  async checkWritable(): Promise<void> {
+    this.run('write (the health probe)', () =>
+      this.write(() => {
+        // A real change (a counter), so the commit writes a page to the WAL; a transaction that changes
+        // nothing writes nothing and would pass on a store that cannot write.
+        this.db.prepare("INSERT INTO meta (key, value) VALUES ('health_probes', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1").run();
       }),
     );
   }

@@ -21,10 +21,18 @@ const SQL = {
   metaGet: 'SELECT value FROM meta WHERE key = ?',
   metaSet: 'UPDATE meta SET value = ? WHERE key = ?',
 
-  insertJob: `INSERT INTO jobs (task, args, priority, node, prefer_nodes, retries, timeout_ms, memory_mb, on_failure, inputs_listed,
+  insertJob: `INSERT INTO jobs (task, args, priority, node, wait_for_node, prefer_nodes, retries, timeout_ms, memory_mb, on_failure, inputs_listed,
        first_subtask, total, created_at, n_queued, finished_at, pending)
-     VALUES (@task, @args, @priority, @node, @preferNodes, @retries, @timeoutMs, @memoryMb, @onFailure, @inputsListed,
+     VALUES (@task, @args, @priority, @node, @waitForNode, @preferNodes, @retries, @timeoutMs, @memoryMb, @onFailure, @inputsListed,
        @firstSubtask, @total, @createdAt, @queued, @finishedAt, @pending)`,
+  /** Nodes that unfinished, non-waiting jobs are pinned to: a scan, run once when the Jobman starts. */
+  pinnedNodes: 'SELECT DISTINCT node FROM jobs WHERE node IS NOT NULL AND wait_for_node = 0 AND finished_at IS NULL AND cancelled_at IS NULL ORDER BY node',
+  /** Unfinished jobs pinned to a node: a scan, run only when a node has been gone for its grace period. */
+  pinnedTo: 'SELECT id FROM jobs WHERE node = ? AND wait_for_node = 0 AND finished_at IS NULL AND cancelled_at IS NULL ORDER BY id',
+  /** A pinned job's queued subtasks fail as one more attempt each: first their error rows, then the rows. */
+  nodeGoneErrors: `INSERT INTO attempt_errors (subtask_id, attempt, node, worker, error, at)
+     SELECT id, attempt + 1, NULL, NULL, ?, ? FROM subtasks WHERE id BETWEEN ? AND ? AND state = 'queued'`,
+  nodeGoneFail: "UPDATE subtasks SET state = 'failed', attempt = attempt + 1, failures = failures + 1, updated_at = ? WHERE id BETWEEN ? AND ? AND state = 'queued'",
   setJobTotal: 'UPDATE jobs SET total = ?, n_queued = ?, finished_at = ? WHERE id = ?',
   /** A job being created in chunks: how many subtask ids it holds so far (what a removal must delete). */
   setJobReserved: 'UPDATE jobs SET total = ? WHERE id = ?',
