@@ -206,4 +206,22 @@ describe('HTTP reads under a policy', () => {
     // The same hook lets an ordinary address through.
     expect(new TextDecoder().decode(await readAll(`http://loop.test:${port}/a`))).toBe('ok');
   });
+
+  it('an S3 endpoint on a metadata address, or whose name resolves to one, is refused unless a rule names it', async () => {
+    const s3 = { endpoint: 'http://169.254.169.254:9000', region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } };
+    setAccessPolicy(policy(['*']));
+    const direct = await readAll('s3://bucket/key', { s3, retry: { maxAttempts: 1 } }).catch((err: unknown) => err as Error & { code: string });
+    expect((direct as { code: string }).code).toBe('ERR_STORAGE_DENIED');
+    expect((direct as Error).message).toContain('S3 endpoint http://169.254.169.254:9000: Storage access denied: 169.254.169.254 is a cloud metadata service');
+    vi.spyOn(dns, 'lookup').mockImplementation(((_host: string, _options: dns.LookupOptions, cb: (...a: unknown[]) => void) => cb(null, [{ address: '169.254.10.1', family: 4 }])) as typeof dns.lookup);
+    const rebound = await readAll('s3://bucket/key', { s3: { ...s3, endpoint: `http://s3-rebind.test:${port}` }, retry: { maxAttempts: 1 } }).catch((err: unknown) => err as Error & { code: string });
+    expect((rebound as { code: string }).code).toBe('ERR_STORAGE_DENIED');
+    expect((rebound as Error).message).toContain('s3-rebind.test resolves to 169.254.10.1, a link-local address');
+    expect(paths).toEqual([]);
+  });
+
+  it('a name the system resolver answers for connects through the same hook', async () => {
+    setAccessPolicy(policy([`http://localhost:${port}/`]));
+    expect(new TextDecoder().decode(await readAll(`http://localhost:${port}/a`))).toBe('ok');
+  });
 });

@@ -92,8 +92,8 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
   private seq = 0;
   private ack = 0;
   private heartbeatMs = 1000;
-  /** The Jobman's storage allow-lists, from its join reply, for the workers; null: none. */
-  private access: AccessRules | null = null;
+  /** The Jobman's storage allow-lists, from its first join reply, for the workers; null: none; undefined: not joined yet. */
+  private access: AccessRules | null | undefined;
   private stopping = false;
   private readonly stopped = new AbortController();
   private nudge: (() => void) | undefined;
@@ -140,7 +140,7 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         DATABOX_NODE: t.node,
         DATABOX_CACHE_DIR: options.cacheDir ?? join(t.home, 'cache'),
         [TASK_PACKAGES_ENV]: JSON.stringify(new TaskRegistry(options.taskPackages).packages),
-        ...(t.access !== null ? { [ACCESS_POLICY_ENV]: JSON.stringify(t.access) } : {}),
+        ...(t.access != null ? { [ACCESS_POLICY_ENV]: JSON.stringify(t.access) } : {}),
       },
     });
     t.supervisor.on('started', (s, slot) => t.change({ id: s.id, attempt: s.attempt, to: 'running', worker: String(slot) }));
@@ -214,7 +214,9 @@ export class Taskman extends EventEmitter<TaskmanEvents> {
         await writeIncarnation(this.incarnationFile, this.incarnation).catch((err: unknown) => this.log(`could not note the incarnation in ${this.incarnationFile}: ${messageOf(err)}`));
         this.heartbeatMs = reply.heartbeatMs;
         // Workers start after the first join and keep the rules it gave them.
-        this.access ??= reply.access ?? null;
+        const access = reply.access ?? null;
+        if (this.access === undefined) this.access = access;
+        else if (JSON.stringify(access) !== JSON.stringify(this.access)) this.log(`the Jobman's storage allow-lists changed (now ${JSON.stringify(access)}); the workers keep ${JSON.stringify(this.access)} until this Taskman restarts`);
         this.log(`joined the Jobman at ${this.options.jobman} as node ${this.node} with ${this.workers} workers`);
         this.emit('joined', this.incarnation);
         return;

@@ -1,7 +1,6 @@
-import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
-
 import type { Dispatcher } from 'undici';
 
+import { checkedLookup } from '../access/lookup.js';
 import { AccessDeniedError, accessPolicy } from '../access/policy.js';
 
 type Undici = typeof import('undici');
@@ -54,21 +53,3 @@ const allowedOnly: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts
   handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new AccessDeniedError(url, why));
   return true;
 };
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/** dns.lookup, refusing a name that resolves to a link-local or metadata address unless a rule names it. */
-function checkedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err !== null) return callback(err, []);
-    const policy = accessPolicy();
-    for (const a of addresses) {
-      const why = policy?.connectRefusal(hostname, a.address);
-      if (why !== undefined) return callback(new AccessDeniedError(hostname, why), []);
-    }
-    if (options.all === true) return callback(null, addresses);
-    const first = addresses[0];
-    if (first === undefined) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
-    callback(null, first.address, first.family);
-  });
-}

@@ -1,6 +1,10 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { readEnv } from '../../env.js';
+import { checkedLookup } from '../access/lookup.js';
 import { AccessDeniedError, accessPolicy } from '../access/policy.js';
 import type { ResolvedS3Options } from '../options.js';
 
@@ -96,5 +100,15 @@ function createClient(S3Client: S3Sdk['S3Client'], settings: ClientSettings): S3
     requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     // A CRC over every tile read buys little over TCP's and TLS's own checks, and ranged GETs cannot be checked anyway.
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Under an access policy, the endpoint's address is checked when each connection is made (see
+    // access/lookup.ts); the agents keep the SDK's own defaults otherwise (keep-alive, 50 sockets).
+    ...(accessPolicy() === undefined
+      ? {}
+      : {
+          requestHandler: {
+            httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 50, lookup: checkedLookup }),
+            httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50, lookup: checkedLookup }),
+          },
+        }),
   });
 }
