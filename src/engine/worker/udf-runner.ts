@@ -32,6 +32,8 @@ interface Thread {
   memoryMb: number | undefined;
   /** The worker's resident memory and data size just before the thread started: not the UDF's. */
   baseline: { rssBytes: number; dataBytes: number };
+  /** Why it ended before a subtask was there to hear it (it failed to start, say). */
+  endedEarly?: { message: string; code: string; stack?: string };
 }
 
 /**
@@ -98,8 +100,12 @@ export class UdfRunner {
           this.kill(thread.worker, { message: usedWords(peak, thread, limit), code: 'ERR_UDF_MEMORY' });
         }, MEMORY_CHECK_MS);
       }
+      if (thread.endedEarly !== undefined) {
+        this.current.settle({ ok: false, error: thread.endedEarly });
+        return;
+      }
       const msg: ToThread = { t: 'run', id: s.id, jobId: s.jobId, index: s.index, attempt: s.attempt, sha256, phase, marker, ...(s.input !== undefined ? { input: s.input } : {}) };
-      this.post(msg);
+      thread.worker.postMessage(msg);
     });
     this.endStarted(sinceTicks, counters);
     if (limit !== undefined && !outcome.ok && outcome.error.code === undefined && isAllocationFailure(outcome.error)) {
@@ -218,7 +224,10 @@ export class UdfRunner {
       if (this.thread?.worker === worker) this.thread = undefined;
       this.cleanScratch();
       const outOfMemory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      if (this.current?.thread !== worker) return;
+      if (this.current?.thread !== worker) {
+        thread.endedEarly ??= { message: `The UDF thread failed: ${err.message}`, code: outOfMemory ? 'ERR_UDF_MEMORY' : 'ERR_UDF_UNCAUGHT', ...(err.stack ? { stack: err.stack } : {}) };
+        return;
+      }
       this.current.settle({
         ok: false,
         error: outOfMemory
@@ -231,7 +240,10 @@ export class UdfRunner {
       this.cleanScratch();
       // Ended by us: a memory kill says why; a new job's thread comes only between subtasks. Otherwise the
       // UDF called process.exit(): in a thread that ends only the thread, but the user meant the process.
-      if (this.current?.thread !== worker) return;
+      if (this.current?.thread !== worker) {
+        thread.endedEarly ??= { message: `The UDF thread ended (code ${code}) before its subtask began`, code: 'ERR_UDF_EXIT' };
+        return;
+      }
       if (this.current.ending !== undefined) this.current.settle({ ok: false, error: this.current.ending });
       else this.current.settle({ ok: false, error: { message: `The UDF ended its worker process (process.exit(${code}))`, code: 'ERR_UDF_EXIT' }, fatal: true });
     });
