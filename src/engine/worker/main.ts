@@ -101,7 +101,7 @@ process.on('message', (raw) => {
 });
 // The Taskman went away: nothing left to work for. What the running UDF started goes first.
 process.on('disconnect', () => {
-  udfs.endStarted(0, Number.NaN);
+  udfs.endStarted(0);
   process.exit(0);
 });
 

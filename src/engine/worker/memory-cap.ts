@@ -6,8 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
  * util-linux `prlimit` (Node has no setrlimit). Since Linux 4.7 it bounds every private writable mapping,
  * so a `Buffer.alloc` or typed array past it fails at once with a RangeError ("Array buffer allocation
  * failed") inside the UDF, instead of growing for the 100 ms until the sampler looks. V8's reservations
- * are made without write access and do not count; what counts when a worker is idle (its VmData, about
- * 200 MiB with its task packages loaded) is measured before each job and added to the job's memoryMb.
+ * are made without write access and do not count; what counts already (a worker's VmData: about 130 MiB
+ * idle with its task packages loaded, 200 MiB with a UDF thread) is measured before each job's thread
+ * starts and added to the job's memoryMb.
  *
  * Only the soft limit is set, so it can be lifted again after the subtask without privileges. A UDF that
  * sets out to lift it itself can (it runs as the same user); the sampler, which adds up the resident

@@ -6,7 +6,7 @@ import type { JsonValue } from '../store/index.js';
 import { fromThreadSchema, workerScratchRoot, type ToThread } from '../api/udf-protocol.js';
 import type { WorkSubtask } from '../api/worker-protocol.js';
 import { canCapData, DataCap, dataBytes, residentBytes } from './memory-cap.js';
-import { descendantsOf, endProcesses, hasProc, readStat, reapedChildFaults, uptimeTicks, type ProcStat } from './process-tree.js';
+import { descendantsOf, endProcesses, hasProc, OwnChildren, readStat, startCounters, uptimeTicks, type ProcStat, type StartCounters } from './process-tree.js';
 
 /** How a subtask ended in the UDF thread. */
 export type UdfOutcome =
@@ -32,6 +32,8 @@ interface Thread {
   memoryMb: number | undefined;
   /** The worker's resident memory and data size just before the thread started: not the UDF's. */
   baseline: { rssBytes: number; dataBytes: number };
+  /** Why it ended before a subtask was there to hear it (it failed to start, say). */
+  endedEarly?: { message: string; code: string; stack?: string };
 }
 
 /**
@@ -64,6 +66,7 @@ export class UdfRunner {
   private readonly groups = new Set<number>();
   /** Whether this worker leads its own session (its Taskman forked it detached), so all of it is ours. */
   private readonly leader = readStat(process.pid)?.session === process.pid;
+  private readonly children = new OwnChildren();
 
   constructor(private readonly hooks: UdfRunnerHooks) {}
 
@@ -73,7 +76,7 @@ export class UdfRunner {
     await this.capData(limit === undefined ? undefined : thread.baseline.dataBytes + limit * MIB);
     const marker = `${process.pid}.${++this.subtasks}`;
     const sinceTicks = uptimeTicks() - 1;
-    const childFaults = reapedChildFaults();
+    const counters = startCounters();
     let peak = 0;
     const outcome = await new Promise<UdfOutcome>((resolve) => {
       let memoryTimer: NodeJS.Timeout | undefined;
@@ -97,10 +100,14 @@ export class UdfRunner {
           this.kill(thread.worker, { message: usedWords(peak, thread, limit), code: 'ERR_UDF_MEMORY' });
         }, MEMORY_CHECK_MS);
       }
+      if (thread.endedEarly !== undefined) {
+        this.current.settle({ ok: false, error: thread.endedEarly });
+        return;
+      }
       const msg: ToThread = { t: 'run', id: s.id, jobId: s.jobId, index: s.index, attempt: s.attempt, sha256, phase, marker, ...(s.input !== undefined ? { input: s.input } : {}) };
-      this.post(msg);
+      thread.worker.postMessage(msg);
     });
-    this.endStarted(sinceTicks, childFaults);
+    this.endStarted(sinceTicks, counters);
     if (limit !== undefined && !outcome.ok && outcome.error.code === undefined && isAllocationFailure(outcome.error)) {
       peak = Math.max(peak, this.usedBytes(thread));
       const { message, stack } = outcome.error;
@@ -129,19 +136,20 @@ export class UdfRunner {
     const thread = this.thread;
     this.thread = undefined;
     await thread?.worker.terminate();
-    this.endStarted(0, Number.NaN);
+    this.endStarted(0);
   }
 
   /**
    * Ends every process the subtask started that is still there (synchronous, so it is also safe from a
-   * 'disconnect' handler about to exit). A subtask with no descendants left whose reaped-children
-   * counter did not move started nothing: no scan of the machine is needed.
+   * 'disconnect' handler about to exit). Most subtasks start none, and that is told in well under a
+   * millisecond: the worker has no child now, and its reaped-children counter has not moved since
+   * `before` (a double fork's middle process, long gone, moves it). Otherwise the machine's processes
+   * are scanned (a few milliseconds). Without `before`, always.
    */
-  endStarted(sinceTicks: number, childFaults: number): void {
+  endStarted(sinceTicks: number, before?: StartCounters): void {
     if (!hasProc) return;
-    const descendants = descendantsOf(process.pid);
-    this.remember(descendants);
-    if (descendants.length === 0 && this.sessions.size === 0 && this.groups.size === 0 && reapedChildFaults() === childFaults) return;
+    if (before !== undefined && this.sessions.size === 0 && this.groups.size === 0 && startCounters().childFaults === before.childFaults && !this.children.any()) return;
+    this.remember(descendantsOf(process.pid));
     endProcesses({
       root: process.pid,
       includeRoot: false,
@@ -216,7 +224,10 @@ export class UdfRunner {
       if (this.thread?.worker === worker) this.thread = undefined;
       this.cleanScratch();
       const outOfMemory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      if (this.current?.thread !== worker) return;
+      if (this.current?.thread !== worker) {
+        thread.endedEarly ??= { message: `The UDF thread failed: ${err.message}`, code: outOfMemory ? 'ERR_UDF_MEMORY' : 'ERR_UDF_UNCAUGHT', ...(err.stack ? { stack: err.stack } : {}) };
+        return;
+      }
       this.current.settle({
         ok: false,
         error: outOfMemory
@@ -229,7 +240,10 @@ export class UdfRunner {
       this.cleanScratch();
       // Ended by us: a memory kill says why; a new job's thread comes only between subtasks. Otherwise the
       // UDF called process.exit(): in a thread that ends only the thread, but the user meant the process.
-      if (this.current?.thread !== worker) return;
+      if (this.current?.thread !== worker) {
+        thread.endedEarly ??= { message: `The UDF thread ended (code ${code}) before its subtask began`, code: 'ERR_UDF_EXIT' };
+        return;
+      }
       if (this.current.ending !== undefined) this.current.settle({ ok: false, error: this.current.ending });
       else this.current.settle({ ok: false, error: { message: `The UDF ended its worker process (process.exit(${code}))`, code: 'ERR_UDF_EXIT' }, fatal: true });
     });

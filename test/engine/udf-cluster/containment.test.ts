@@ -146,6 +146,21 @@ describe('memoryMb', () => {
 });
 
 describe('a Taskman that goes away', () => {
+  it('ends its workers and what their UDFs started when it is stopped', async () => {
+    const own = await UdfTestCluster.start({ node: 'c', workers: 1 });
+    try {
+      const dir = ownDir();
+      await own.cluster.submitMap(fixture('spawn-udf.ts'), [{ dir, hang: true }], { retries: 0 });
+      const pids = await pidsIn(dir, 'pids-0.json', own);
+      const workers = await own.workerPids();
+      own.taskman.child.kill('SIGTERM');
+      await own.taskman.exited;
+      await allEnd([...workers, ...pids], 15_000, own);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('takes its workers with it, and they take what their UDFs started', async () => {
     const own = await UdfTestCluster.start({ node: 'b', workers: 1 });
     try {
