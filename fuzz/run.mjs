@@ -58,7 +58,7 @@ if (values.only !== 'api') {
   rows.push(['  threads whose heap grew', `${r.memory.leaking} of ${r.memory.threads.length} (limit ${r.memory.limitBytesPerCase} B/case)`]);
   rows.push(['  seconds', (r.ms / 1000).toFixed(1)], ['  cases per second', (c.cases / (r.ms / 1000)).toFixed(0)], ['  seed files', r.seeds]);
   log(`tiff: error codes ${JSON.stringify(r.codes)}`);
-  for (const t of r.memory.threads) log(`tiff: thread heap ${t.firstHeapMb} -> ${t.lastHeapMb} MB over ${t.cases} cases (${t.bytesPerCase} B/case, peak ${t.peakHeapMb} MB), process RSS ${t.rssFirstMb} -> ${t.rssLastMb} MB`);
+  for (const t of r.memory.threads) log(`tiff: thread heap after GC ${t.firstHeapMb} -> ${t.lastHeapMb} MB over ${t.cases} cases (slope ${t.bytesPerCase} B/case); array buffers at most ${t.peakArrayBuffersMb} MB; process RSS ${t.rssFirstMb} -> ${t.rssLastMb} MB`);
   report(r.findings);
   if (c.crash + c.unnamed + c.hang + r.memory.leaking > 0) failed = true;
 }
@@ -69,7 +69,7 @@ if (values.only !== 'tiff') {
   const { fuzzApi } = await import('./api.mjs');
   const r = await fuzzApi({ seed, count, out, hangMs, only, log });
   const c = r.counts;
-  rows.push(['API requests', c.requests], ['  2xx', c['2xx']], ['  4xx', c['4xx']], ['  5xx', c['5xx']], [`  hangs (> ${hangMs} ms)`, c.hang], ['  Jobman died', c.died ? 'yes' : 'no']);
+  rows.push(['API requests', c.requests], ['  2xx', c['2xx']], ['  4xx', c['4xx']], ['  5xx', c['5xx']], ['  closed without an answer', c.closed], [`  hangs (> ${hangMs} ms, again alone)`, c.hang], ['  slow (answered when sent alone)', c.slow], ['  Jobman died', c.died ? 'yes' : 'no']);
   rows.push(['  Jobman RSS (MB)', `${r.memory.startMb} -> ${r.memory.endMb} (after GC: ${r.memory.afterGcMb ?? 'n/a'})`], ['  memory growth flagged', r.memory.leaking ? 'yes' : 'no']);
   rows.push(['  seconds', (r.ms / 1000).toFixed(1)], ['  requests per second', (c.requests / (r.ms / 1000)).toFixed(0)]);
   log(`api: statuses ${JSON.stringify(r.statuses)}`);

@@ -80,10 +80,12 @@ export function walk(bytes) {
 function put(t, at, size, value) {
   if (at < 0 || at + size > t.len) return;
   const v = t.view;
-  if (size === 1) v.setUint8(at, Number(value) & 0xff);
-  else if (size === 2) v.setUint16(at, Number(value) & 0xffff, t.le);
-  else if (size === 4) v.setUint32(at, Number(BigInt.asUintN(32, BigInt(value))), t.le);
-  else v.setBigUint64(at, BigInt.asUintN(64, BigInt(value)), t.le);
+  // A float meant for a float tag may land in an integer one (after an `entry type` mutation): truncated.
+  const n = typeof value === 'bigint' ? value : BigInt(Number.isFinite(value) ? Math.trunc(value) : 0);
+  if (size === 1) v.setUint8(at, Number(BigInt.asUintN(8, n)));
+  else if (size === 2) v.setUint16(at, Number(BigInt.asUintN(16, n)), t.le);
+  else if (size === 4) v.setUint32(at, Number(BigInt.asUintN(32, n)), t.le);
+  else v.setBigUint64(at, BigInt.asUintN(64, n), t.le);
 }
 
 /** Sets element `i` of an entry's value, whatever its type (floats get the value as a float). */
