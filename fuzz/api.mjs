@@ -49,6 +49,21 @@ export async function startJobman(home) {
   return { child, url: msg.url, port: Number(port), token: msg.token, stderr: () => stderr };
 }
 
+/**
+ * Whether the Jobman is alive and answers /healthz. A batch may end with a 16 MB body still being
+ * parsed (seconds on a loaded machine, the event loop blocked meanwhile), so it gets three tries of
+ * the hang limit each before it counts as deaf.
+ */
+async function healthy(jm, hangMs) {
+  let answer;
+  for (let i = 0; i < 3; i++) {
+    if (jm.child.exitCode !== null || jm.child.signalCode !== null) return undefined;
+    answer = await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.token, hangMs);
+    if (answer.status === 200) return answer;
+  }
+  return answer;
+}
+
 /** The Jobman's heap after a full GC, and its RSS, over its IPC channel. */
 export async function jobmanMemory(jm) {
   jm.child.send('memory');
@@ -266,7 +281,7 @@ export async function fuzzApi({ seed, count, out, hangMs, only, log }) {
         }),
       );
       // Dead, or alive but deaf: either ends the run, with the batch written out to replay.
-      const health = jm.child.exitCode === null && jm.child.signalCode === null ? await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.token, hangMs) : undefined;
+      const health = await healthy(jm, hangMs);
       if (health?.status !== 200) {
         counts.died = true;
         const why = health === undefined ? `the Jobman exited (${jm.child.exitCode ?? jm.child.signalCode})` : `the Jobman did not answer /healthz (${JSON.stringify(health)})`;
