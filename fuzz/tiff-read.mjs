@@ -3,12 +3,13 @@
 //   node fuzz/tiff-read.mjs FILE.tif     (after `npm run build`)
 //
 // prints how the reader took it and exits 1 when that is a finding (anything but a clean read or a
-// DataboxError with a code whose message names the file).
+// DataboxError with a code whose message names the file). `--file` reads it through the file source
+// instead of from memory, `--pool` decodes in a codec thread pool, as the case did.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DataboxError, inThreadCodecs, openGeoTiff } from '../dist/index.js';
+import { CodecPool, DataboxError, inThreadCodecs, openGeoTiff } from '../dist/index.js';
 
 /** The window read at each corner of each level: big enough to span several blocks, small enough to stay fast. */
 const WINDOW = 48;
@@ -33,10 +34,11 @@ export class MemorySource {
 /**
  * Opens the file (a path, read through the file source, or a ByteSource), takes its description, and
  * reads every band of the top-left and bottom-right windows of every level, so blocks at both ends of
- * each block table are fetched and decoded. Codecs run in this thread: a hang or crash is this thread's.
+ * each block table are fetched and decoded. Codecs run in this thread unless a pool is given (whose
+ * errors cross a thread boundary before they reach the caller).
  */
-export async function exercise(target) {
-  const tiff = await openGeoTiff(target, { codecs: inThreadCodecs });
+export async function exercise(target, codecs = inThreadCodecs) {
+  const tiff = await openGeoTiff(target, { codecs });
   try {
     tiff.info();
     for (let level = 0; level < Math.min(tiff.levels.length, MAX_LEVELS); level++) {
@@ -58,9 +60,9 @@ export async function exercise(target) {
  * file: the right answer to a bad file), `unnamed` (a DataboxError whose message does not name the
  * file), or `crash` (anything else thrown: a TypeError, a RangeError, a plain Error).
  */
-export async function classify(target, url) {
+export async function classify(target, url, codecs = inThreadCodecs) {
   try {
-    await exercise(target);
+    await exercise(target, codecs);
     return { outcome: 'read' };
   } catch (err) {
     if (err instanceof DataboxError && typeof err.code === 'string' && err.code.length > 0) {
@@ -81,7 +83,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const t0 = performance.now();
   // From memory, as most cases ran; `--file` reads through the file source instead.
   const target = process.argv.includes('--file') ? path : new MemorySource(new Uint8Array(readFileSync(path)), path);
-  const result = await classify(target, path);
+  const pool = process.argv.includes('--pool') ? new CodecPool(1) : undefined;
+  const result = await classify(target, path, pool);
+  await pool?.close();
   console.log(JSON.stringify({ file: path, ms: Math.round(performance.now() - t0), ...result }, null, 2));
   process.exit(result.outcome === 'crash' || result.outcome === 'unnamed' ? 1 : 0);
 }

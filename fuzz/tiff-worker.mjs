@@ -5,12 +5,15 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 
+import { CodecPool } from '../dist/index.js';
 import { caseRandom } from './prng.mjs';
 import { classify, MemorySource } from './tiff-read.mjs';
 import { loadSeeds, mutate } from './tiff-mutate.mjs';
 
-const { seed, tmp, fileEvery, memoryEvery } = workerData;
+const { seed, tmp, fileEvery, poolEvery, memoryEvery } = workerData;
 const seeds = loadSeeds();
+// One codec thread, for the cases that decode in a pool: its errors are rebuilt after crossing threads.
+const pool = new CodecPool(1);
 let done = 0;
 
 parentPort.on('message', async ({ index }) => {
@@ -26,7 +29,7 @@ parentPort.on('message', async ({ index }) => {
     rmSync(path, { force: true });
   } else {
     const url = `mem://fuzz/${index}/${from}`;
-    result = await classify(new MemorySource(data, url), url);
+    result = await classify(new MemorySource(data, url), url, index % poolEvery === 1 ? pool : undefined);
   }
   const ms = performance.now() - t0;
   let memory;

@@ -12,6 +12,8 @@ import { loadSeeds, mutate } from './tiff-mutate.mjs';
 const WORKER = new URL('./tiff-worker.mjs', import.meta.url);
 /** Every this many cases a read goes through the file source instead of memory. */
 const FILE_EVERY = 16;
+/** Every this many cases (offset by one, so never a file case) decodes in a codec thread pool. */
+const POOL_EVERY = 8;
 /** Each thread reports its heap (after a GC) every this many cases. */
 const MEMORY_EVERY = 1000;
 /** Reproducers written per kind of finding; the rest are counted only. */
@@ -56,7 +58,7 @@ export async function fuzzTiffs({ seed, count, workers, out, hangMs, only, log }
       const file = join(out, `tiff-${String(index).padStart(6, '0')}-${kind}.tif`);
       writeFileSync(file, data);
       finding.file = file;
-      finding.repro = `node fuzz/tiff-read.mjs ${file}${index % FILE_EVERY === 0 ? ' --file' : ''}`;
+      finding.repro = `node fuzz/tiff-read.mjs ${file}${index % FILE_EVERY === 0 ? ' --file' : index % POOL_EVERY === 1 ? ' --pool' : ''}`;
       finding.replay = `npm run fuzz -- --only tiff --seed ${seed} --case ${index}`;
       writeFileSync(join(out, `tiff-${String(index).padStart(6, '0')}-${kind}.json`), `${JSON.stringify(finding, null, 2)}\n`);
     }
@@ -78,7 +80,7 @@ export async function fuzzTiffs({ seed, count, workers, out, hangMs, only, log }
     let gone; // why the thread died between cases, if it did
     let last; // the case it answered last
     const start = async () => {
-      worker = new Worker(WORKER, { workerData: { seed, tmp, fileEvery: FILE_EVERY, memoryEvery: MEMORY_EVERY } });
+      worker = new Worker(WORKER, { workerData: { seed, tmp, fileEvery: FILE_EVERY, poolEvery: POOL_EVERY, memoryEvery: MEMORY_EVERY } });
       series = [];
       memory.push(series);
       gone = undefined;

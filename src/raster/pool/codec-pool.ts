@@ -20,8 +20,24 @@ function tsWorker(url: URL): Worker {
  * The parent's Node flags, less those that only make sense for the main script: a worker started
  * with `--input-type` (as `node --input-type=module -e ...` passes it on) fails to load at all.
  */
-function workerExecArgv(): string[] {
-  return process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+let execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+
+/**
+ * A codec thread with the parent's flags. Node refuses V8 and per-process flags in a worker's
+ * `execArgv` (`node --max-old-space-size=4096 databox translate ...` failed with "Initiated Worker with
+ * invalid execArgv flags"), though they apply to the whole process already; its error names them, so
+ * they are dropped, for this thread and every later one.
+ */
+function codecThread(url: URL): Worker {
+  try {
+    return new Worker(url, { execArgv });
+  } catch (err) {
+    const refused = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.*)$/.exec((err as Error).message)?.[1]?.split(', ') : undefined;
+    const kept = execArgv.filter((arg) => !refused?.includes(arg));
+    if (kept.length === execArgv.length) throw err;
+    execArgv = kept;
+    return new Worker(url, { execArgv });
+  }
 }
 
 /** A block codec failure reported by a pool thread, with the original error's code. */
@@ -58,7 +74,7 @@ export class CodecPool implements CodecRunner {
   private spawn(): Slot {
     const worker = import.meta.url.endsWith('.ts')
       ? tsWorker(new URL('./codec-worker.ts', import.meta.url))
-      : new Worker(new URL('./codec-worker.js', import.meta.url), { execArgv: workerExecArgv() });
+      : codecThread(new URL('./codec-worker.js', import.meta.url));
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (msg: PoolResponse) => this.settle(slot, msg));
