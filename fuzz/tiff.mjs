@@ -152,14 +152,17 @@ export async function fuzzTiffs({ seed, count, workers, out, hangMs, only, log }
   return { counts, codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])), findings, memory: judgeMemory(memory), ms, seeds: seeds.length };
 }
 
+/** Samples a thread needs for its slope to mean something: one of warm-up, then at least five. */
+const MIN_SAMPLES = 6;
+
 /**
  * The heap of each thread after GC, from its first sample after warm-up (the first sample: codecs
- * and WebAssembly loaded, caches filled) to its last. A thread that lived for fewer than three samples
- * (it was replaced after a finding) says nothing and is skipped.
+ * and WebAssembly loaded, caches filled) to its last. A thread that lived for fewer samples (it was
+ * replaced after a finding) is too short to show a trend and is skipped.
  */
 export function judgeMemory(series) {
   const threads = series
-    .filter((s) => s.length >= 3)
+    .filter((s) => s.length >= MIN_SAMPLES)
     .map((all) => {
       const s = all.slice(1);
       const first = s[0];

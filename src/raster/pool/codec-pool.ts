@@ -94,13 +94,13 @@ export class CodecPool implements CodecRunner {
   readonly sharedOutput = true;
 
   async decodeInto(data: Uint8Array, layout: BlockLayout, placement: BlockPlacement, out: readonly TypedArray[]): Promise<void> {
-    const targets = out.map((a) => a.buffer);
-    if (!targets.every((b): b is SharedArrayBuffer => b instanceof SharedArrayBuffer)) {
+    if (!out.every((a) => a.buffer instanceof SharedArrayBuffer)) {
       copyBlock(await this.decode(data, layout), placement, out);
       return;
     }
     const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    await this.submit({ id: this.nextId++, op: 'decodeInto', data: own, layout, placement, targets }, [own.buffer as ArrayBuffer]);
+    // Views on shared memory cross threads as views on the same memory: the thread writes the caller's bands.
+    await this.submit({ id: this.nextId++, op: 'decodeInto', data: own, layout, placement, targets: [...out] }, [own.buffer as ArrayBuffer]);
   }
 
   encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options: { transfer?: boolean } = {}): Promise<Uint8Array> {
