@@ -4,13 +4,17 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MAX_JSON_DEPTH, jsonSchema } from '../../../src/engine/api/json.js';
+import { heartbeatSchema } from '../../../src/engine/api/schemas.js';
 import { startJobman, type Jobman } from '../../../src/engine/jobman/server.js';
 import { jsonPreview } from '../../../src/engine/jobman/preview.js';
 
 /**
  * Bodies found by `npm run fuzz`: a value nested deeper than the stack where validation fails (the
  * root, or a field of the wrong type) was quoted in the 400's message with JSON.stringify, which threw
- * and turned the answer into a 500.
+ * and turned the answer into a 500; and one where a JSON value is allowed (args, inputs, a result)
+ * overflowed zod's recursion, which left an entry per level in zod's memoizer for ever (the Jobman's
+ * heap grew by 14 KB a request).
  */
 let dir: string;
 let jobman: Jobman;
@@ -46,6 +50,31 @@ describe('a body nested deeper than the stack', () => {
     const unknown = await post('/v1/jobs', `{"task":"builtin:noop","count":1,"extra":${deep}}`);
     expect(unknown.status).toBe(400);
     expect(unknown.code).toBe('ERR_VALIDATION');
+    expect(jobman.scheduler.stats().queued).toBe(0);
+  });
+});
+
+describe('a JSON value nested too deep', () => {
+  const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+
+  it(`is refused by its depth, past ${MAX_JSON_DEPTH}, before validation recurses into it`, () => {
+    expect(jsonSchema.safeParse(nested(MAX_JSON_DEPTH)).success).toBe(true);
+    for (const depth of [MAX_JSON_DEPTH + 1, 100_000]) {
+      // Before, zod recursed until the stack overflowed: safeParse threw a RangeError.
+      const result = jsonSchema.safeParse(nested(depth));
+      expect(result.error?.issues[0]?.message).toBe(`must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`);
+    }
+    const beat = { incarnation: 'incarnation-1', seq: 1, ack: 0, want: 0, workers: [], metrics: null, changes: [{ id: '1', attempt: 1, to: 'succeeded', result: nested(100_000) }] };
+    expect(heartbeatSchema.safeParse(beat).error?.issues[0]?.path).toEqual(['changes', 0, 'result']);
+  });
+
+  it('in a job’s args or inputs is a 400 naming the field and the limit', async () => {
+    for (const body of [`{"task":"builtin:noop","count":1,"args":${deep}}`, `{"task":"builtin:noop","inputs":[${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}]}`]) {
+      const res = await post('/v1/jobs', body);
+      expect(res.status).toBe(400);
+      expect(res.code).toBe('ERR_VALIDATION');
+      expect(res.message).toMatch(new RegExp(`^body\\.(args|inputs\\.0) must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`));
+    }
     expect(jobman.scheduler.stats().queued).toBe(0);
   });
 });
