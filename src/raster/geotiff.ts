@@ -1,7 +1,7 @@
 import { openSource, streamRanges, type ByteSource, type StorageSource } from '../storage/index.js';
 import type { BlockLayout } from './codecs/index.js';
 import { crsFromGeoKeys, type Crs, type GeoKeyTagValues } from './crs/index.js';
-import { allocate, allocateShared, dtypeInfo, storedNodata, type DType, type TypedArray } from './dtype.js';
+import { allocateBands, dtypeInfo, storedNodata, type DType, type TypedArray } from './dtype.js';
 import { fillBlock, type BlockPlacement } from './block-copy.js';
 import { RasterRangeError, TiffError } from './errors.js';
 import { geoTransformFromTags, type GeoTransform } from './georef.js';
@@ -54,7 +54,7 @@ export interface ReadWindowOptions {
   signal?: AbortSignal;
 }
 
-/** Pixels of a window: one typed array per requested band, row-major. */
+/** Pixels of a window: one typed array per requested band, row-major (views on one buffer). */
 export interface RasterWindow {
   width: number;
   height: number;
@@ -240,8 +240,7 @@ export class GeoTiff {
       );
     }
     // With a codec pool the outputs are shared memory, so threads decode blocks straight into them.
-    const alloc = this.codecs.sharedOutput ? allocateShared : allocate;
-    const out = bands.map(() => alloc(image.dtype, window.width * window.height));
+    const out = allocateBands(image.dtype, window.width * window.height, bands.length, this.codecs.sharedOutput === true);
     const fill = storedNodata(image.dtype, image.nodata) ?? 0;
     const plan = planBlocks(image, window, bands);
     if (plan.some((r) => r.length > 0)) this.codecs.warm?.();

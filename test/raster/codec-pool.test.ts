@@ -75,4 +75,18 @@ const w = await t.readWindow(); await m.closeSharedCodecs(); console.log(w.bands
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(out.trim()).toBe('2 294');
   });
+
+  it('starts its threads when node was given V8 flags, which a worker refuses in its execArgv', async () => {
+    // Found by `npm run fuzz` (node --expose-gc): `node --max-old-space-size=4096 databox translate ...` failed
+    // with "Initiated Worker with invalid execArgv flags".
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const fixture = fileURLToPath(new URL('../../../shared/fixtures/conformance/u16_deflate_pred2_tiled.tif', import.meta.url));
+    const script = `const m = await import(${JSON.stringify(dist)}); const t = await m.openGeoTiff(${JSON.stringify(fixture)});
+const w = await t.readWindow(); await m.closeSharedCodecs(); console.log(w.bands.length, w.width, typeof gc);`;
+    const flags = ['--max-old-space-size=1024', '--expose-gc', '--stack-size=2000', '--input-type=module'];
+    const out = execFileSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('2 294 function');
+  });
 });

@@ -19,6 +19,7 @@ import { refusal } from './auth.js';
 import { JobEvents } from './events.js';
 import { registerMetrics } from './metrics.js';
 import { NodeTable } from './nodes.js';
+import { jsonPreview } from './preview.js';
 import { registerRoutes } from './routes.js';
 import { UdfBundles } from './udfs.js';
 import { Scheduler } from './scheduler.js';
@@ -366,7 +367,7 @@ function errorHandler(this: FastifyInstance, err: FastifyError, req: FastifyRequ
     const path = first.instancePath.split('/').filter(Boolean);
     const where = [context, ...path].join('.');
     const received = valueAt(context === 'querystring' ? req.query : context === 'params' ? req.params : context === 'headers' ? req.headers : req.body, path);
-    const got = received === undefined ? '' : ` (got ${JSON.stringify(received)?.slice(0, 80)})`;
+    const got = received === undefined ? '' : ` (got ${jsonPreview(received, 80)})`;
     void reply.code(400).send({ statusCode: 400, code: 'ERR_VALIDATION', error: 'Bad Request', message: `${where} ${first.message}${got}` });
     return;
   }

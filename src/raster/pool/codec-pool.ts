@@ -20,8 +20,24 @@ function tsWorker(url: URL): Worker {
  * The parent's Node flags, less those that only make sense for the main script: a worker started
  * with `--input-type` (as `node --input-type=module -e ...` passes it on) fails to load at all.
  */
-function workerExecArgv(): string[] {
-  return process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+let execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+
+/**
+ * A codec thread with the parent's flags. Node refuses V8 and per-process flags in a worker's
+ * `execArgv` (`node --max-old-space-size=4096 databox translate ...` failed with "Initiated Worker with
+ * invalid execArgv flags"), though they apply to the whole process already; its error names them, so
+ * they are dropped, for this thread and every later one.
+ */
+function codecThread(url: URL): Worker {
+  try {
+    return new Worker(url, { execArgv });
+  } catch (err) {
+    const refused = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.*)$/.exec((err as Error).message)?.[1]?.split(', ') : undefined;
+    const kept = execArgv.filter((arg) => !refused?.includes(arg));
+    if (kept.length === execArgv.length) throw err;
+    execArgv = kept;
+    return new Worker(url, { execArgv });
+  }
 }
 
 /** A block codec failure reported by a pool thread, with the original error's code. */
@@ -58,7 +74,7 @@ export class CodecPool implements CodecRunner {
   private spawn(): Slot {
     const worker = import.meta.url.endsWith('.ts')
       ? tsWorker(new URL('./codec-worker.ts', import.meta.url))
-      : new Worker(new URL('./codec-worker.js', import.meta.url), { execArgv: workerExecArgv() });
+      : codecThread(new URL('./codec-worker.js', import.meta.url));
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (msg: PoolResponse) => this.settle(slot, msg));
@@ -78,13 +94,13 @@ export class CodecPool implements CodecRunner {
   readonly sharedOutput = true;
 
   async decodeInto(data: Uint8Array, layout: BlockLayout, placement: BlockPlacement, out: readonly TypedArray[]): Promise<void> {
-    const targets = out.map((a) => a.buffer);
-    if (!targets.every((b): b is SharedArrayBuffer => b instanceof SharedArrayBuffer)) {
+    if (!out.every((a) => a.buffer instanceof SharedArrayBuffer)) {
       copyBlock(await this.decode(data, layout), placement, out);
       return;
     }
     const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    await this.submit({ id: this.nextId++, op: 'decodeInto', data: own, layout, placement, targets }, [own.buffer as ArrayBuffer]);
+    // Views on shared memory cross threads as views on the same memory: the thread writes the caller's bands.
+    await this.submit({ id: this.nextId++, op: 'decodeInto', data: own, layout, placement, targets: [...out] }, [own.buffer as ArrayBuffer]);
   }
 
   encode(samples: Uint8Array, layout: BlockLayout & { level?: number }, options: { transfer?: boolean } = {}): Promise<Uint8Array> {

@@ -1,7 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { Compression, decodeBlockSync, encodeBlockSync, loadCodecs } from '../codecs/index.js';
 import { copyBlock } from '../block-copy.js';
-import { viewAs } from '../dtype.js';
 import type { PoolRequest, PoolResponse } from './messages.js';
 
 /** A codec pool thread: runs one block at a time, synchronously, and hands the bytes back without copying. */
@@ -20,7 +19,7 @@ port.on('message', async (msg: PoolRequest) => {
     if (msg.op === 'decodeInto') {
       // Decode and place the pixels straight into the caller's shared output: nothing travels back.
       const decoded = decodeBlockSync(msg.data, msg.layout);
-      copyBlock(decoded, msg.placement, msg.targets.map((t) => viewAs(msg.placement.dtype, new Uint8Array(t))));
+      copyBlock(decoded, msg.placement, msg.targets);
       port.postMessage({ id: msg.id, ok: true, data: undefined } satisfies PoolResponse);
       return;
     }
