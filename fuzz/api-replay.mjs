@@ -31,14 +31,14 @@ try {
     Array.from({ length: 8 }, async () => {
       while (next < requests.length) {
         const req = requests[next++];
-        const result = await send(jm.port, req, jm.token, HANG_MS);
+        const result = await send(jm.port, req, jm.tokenFor, HANG_MS);
         if (result.hang || result.status >= 500) bad = true;
         console.log(`${req.method} ${req.path.slice(0, 80)} -> ${result.hang ? 'no answer (hang)' : (result.status ?? `closed (${result.closed})`)} in ${result.ms} ms${result.status >= 500 ? `\n${result.head}` : ''}`);
       }
     }),
   );
   await stop();
-  const health = jm.child.exitCode === null ? await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.token, HANG_MS) : undefined;
+  const health = jm.child.exitCode === null ? await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.tokenFor, HANG_MS) : undefined;
   console.log(`Jobman: ${health?.status === 200 ? 'alive' : `DEAD or deaf (${jm.child.exitCode ?? jm.child.signalCode ?? JSON.stringify(health)})\n${jm.stderr()}`}`);
   if (health?.status !== 200) bad = true;
 } finally {

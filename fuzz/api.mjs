@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { apiCase, NODES, SETUP_JOBS, TOKEN, UDF_BUNDLE, UDF_SHA } from './api-cases.mjs';
+import { mintNodeToken } from '../dist/engine/index.js';
 
 const CHILD = fileURLToPath(new URL('./jobman-child.mjs', import.meta.url));
 /** Requests in flight at once. */
@@ -47,7 +48,21 @@ export async function startJobman(home) {
     }),
   ]);
   const { port } = new URL(msg.url);
-  return { child, url: msg.url, port: Number(port), token: msg.token, stderr: () => stderr };
+  // The token each request's TOKEN stands for: on a node's Taskman link, that node's own token (the API
+  // token does not open the link); elsewhere, the API token.
+  const secret = readFileSync(join(home, 'node-secret'), 'utf8').trim();
+  const tokenFor = (path) => {
+    const m = /^\/v1\/nodes\/([^/?#]+)\/(?:join|heartbeat|leave)/.exec(path);
+    if (m !== null) {
+      try {
+        return mintNodeToken(secret, decodeURIComponent(m[1]));
+      } catch {
+        // Not a node name: the request is refused whatever it carries.
+      }
+    }
+    return msg.token;
+  };
+  return { child, url: msg.url, port: Number(port), token: msg.token, tokenFor, stderr: () => stderr };
 }
 
 /**
@@ -59,7 +74,7 @@ async function healthy(jm, hangMs) {
   let answer;
   for (let i = 0; i < 3; i++) {
     if (jm.child.exitCode !== null || jm.child.signalCode !== null) return undefined;
-    answer = await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.token, hangMs);
+    answer = await send(jm.port, { method: 'GET', path: '/healthz', headers: [], body: null }, jm.tokenFor, hangMs);
     if (answer.status === 200) return answer;
   }
   return answer;
@@ -85,7 +100,8 @@ function rssOf(pid) {
 /**
  * Sends one request over a fresh connection and waits for the status line. Resolves with
  * `{ status, head }`, `{ closed }` when the server hung up without answering, or `{ hang }` after
- * `hangMs` without an answer. The body of a 5xx answer is read too, for the report.
+ * `hangMs` without an answer. The body of a 5xx answer is read too, for the report. `token(path)` gives
+ * the token that TOKEN in the headers stands for.
  */
 export function send(port, req, token, hangMs) {
   return new Promise((resolve) => {
@@ -122,7 +138,7 @@ export function send(port, req, token, hangMs) {
       const body = req.body === null ? null : Buffer.from(req.body, 'base64');
       const lines = [`${req.method} ${req.path} HTTP/1.1`];
       if (!req.headers.some(([k]) => k.toLowerCase() === 'host')) lines.push(`host: 127.0.0.1:${port}`);
-      for (const [k, v] of req.headers) lines.push(`${k}: ${v.replaceAll(TOKEN, token)}`);
+      for (const [k, v] of req.headers) lines.push(`${k}: ${v.replaceAll(TOKEN, token(req.path))}`);
       if (body !== null) lines.push(`content-length: ${body.length}`);
       lines.push('connection: close', '', '');
       socket.write(Buffer.from(lines.join('\r\n'), 'latin1'));
@@ -134,9 +150,9 @@ export function send(port, req, token, hangMs) {
 /** The state every run (and every replay) starts from: the bundle, the nodes, the jobs. */
 export async function setUp(jm) {
   const auth = [['authorization', `Bearer ${TOKEN}`]];
-  const json = (method, path, value) => send(jm.port, { method, path, headers: [...auth, ['content-type', 'application/json']], body: Buffer.from(JSON.stringify(value)).toString('base64') }, jm.token, 30_000);
+  const json = (method, path, value) => send(jm.port, { method, path, headers: [...auth, ['content-type', 'application/json']], body: Buffer.from(JSON.stringify(value)).toString('base64') }, jm.tokenFor, 30_000);
   const steps = [
-    await send(jm.port, { method: 'PUT', path: `/v1/udfs/${UDF_SHA}`, headers: [...auth, ['content-type', 'application/octet-stream']], body: UDF_BUNDLE.toString('base64') }, jm.token, 30_000),
+    await send(jm.port, { method: 'PUT', path: `/v1/udfs/${UDF_SHA}`, headers: [...auth, ['content-type', 'application/octet-stream']], body: UDF_BUNDLE.toString('base64') }, jm.tokenFor, 30_000),
     ...(await Promise.all(NODES.map((n) => json('POST', `/v1/nodes/${n.name}/join`, { incarnation: n.incarnation, workers: 1, startedAt: Date.UTC(2026, 0, 1) })))),
   ];
   for (const job of SETUP_JOBS) steps.push(await json('POST', '/v1/jobs', job));
@@ -155,7 +171,7 @@ export function keepNodesAlive(jm) {
     const changes = n.held.map((w) => ({ id: w.id, attempt: w.attempt, to: 'succeeded', worker: 'w0', result: w.index }));
     const value = { incarnation: n.incarnation, seq: ++n.seq, ack: n.ack, want: 2, changes, workers: [], metrics: null };
     const body = Buffer.from(JSON.stringify(value)).toString('base64');
-    const answer = await sendForBody(jm.port, { method: 'POST', path: `/v1/nodes/${n.name}/heartbeat`, headers: [['authorization', `Bearer ${TOKEN}`], ['content-type', 'application/json']], body }, jm.token);
+    const answer = await sendForBody(jm.port, { method: 'POST', path: `/v1/nodes/${n.name}/heartbeat`, headers: [['authorization', `Bearer ${TOKEN}`], ['content-type', 'application/json']], body }, jm.tokenFor);
     n.held = [];
     if (answer?.status === 200) {
       n.ack = n.seq;
@@ -163,7 +179,7 @@ export function keepNodesAlive(jm) {
     } else if (answer?.status === 409) {
       // Dropped (a forged request made it so): join again, as a Taskman would.
       const join = { incarnation: n.incarnation, workers: 1, startedAt: Date.UTC(2026, 0, 1) };
-      await send(jm.port, { method: 'POST', path: `/v1/nodes/${n.name}/join`, headers: [['authorization', `Bearer ${TOKEN}`], ['content-type', 'application/json']], body: Buffer.from(JSON.stringify(join)).toString('base64') }, jm.token, 5000);
+      await send(jm.port, { method: 'POST', path: `/v1/nodes/${n.name}/join`, headers: [['authorization', `Bearer ${TOKEN}`], ['content-type', 'application/json']], body: Buffer.from(JSON.stringify(join)).toString('base64') }, jm.tokenFor, 5000);
       n.seq = 0;
       n.ack = 0;
     }
@@ -195,7 +211,7 @@ async function sendForBody(port, req, token) {
     });
     socket.on('connect', () => {
       const body = Buffer.from(req.body, 'base64');
-      const head = [`${req.method} ${req.path} HTTP/1.1`, `host: 127.0.0.1:${port}`, ...req.headers.map(([k, v]) => `${k}: ${v.replaceAll(TOKEN, token)}`), `content-length: ${body.length}`, 'connection: close', '', ''];
+      const head = [`${req.method} ${req.path} HTTP/1.1`, `host: 127.0.0.1:${port}`, ...req.headers.map(([k, v]) => `${k}: ${v.replaceAll(TOKEN, token(req.path))}`), `content-length: ${body.length}`, 'connection: close', '', ''];
       socket.write(head.join('\r\n'));
       socket.write(body);
     });
@@ -265,7 +281,7 @@ export async function fuzzApi({ seed, count, out, hangMs, only, log }) {
           while (next < batch.length) {
             const index = batch[next++];
             const req = apiCase(seed, index);
-            const result = await send(jm.port, req, jm.token, hangMs);
+            const result = await send(jm.port, req, jm.tokenFor, hangMs);
             counts.requests++;
             if (result.hang) {
               hung.push({ index, req, result });
@@ -303,7 +319,7 @@ export async function fuzzApi({ seed, count, out, hangMs, only, log }) {
     // only have been slow: each is sent again alone. One that is still unanswered is a hang; one that
     // is answered now is counted as slow (and by its answer's class).
     for (const { index, req, result } of counts.died ? [] : hung) {
-      const again = await send(jm.port, req, jm.token, hangMs);
+      const again = await send(jm.port, req, jm.tokenFor, hangMs);
       if (again.hang) {
         counts.hang++;
         record('hang', index, req, { ...result, again });
