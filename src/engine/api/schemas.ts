@@ -5,7 +5,7 @@ import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MAX_TIMEOUT_M
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from './worker-protocol.js';
 import { SHA256_HEX } from '../udf/limits.js';
-import { jsonSchema } from './json.js';
+import { MAX_JSON_DEPTH, jsonSchema } from './json.js';
 import type { JsonValue } from '../store/index.js';
 
 /**
@@ -43,31 +43,40 @@ const inputsSchema = z
   .custom<JsonValue[]>((v) => Array.isArray(v), 'must be a list of inputs')
   .refine((list) => list.length >= 1, 'must hold at least one input')
   .refine((list) => list.length <= MAX_INPUTS, `must hold at most ${MAX_INPUTS} inputs`)
-  .refine((list) => isJsonList(list), 'must hold only JSON values (null, booleans, finite numbers, strings, lists and objects of them)');
+  .superRefine((list, ctx) => {
+    for (let i = 0; i < list.length; i++) {
+      const problem = jsonProblem(list[i], 0);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [i], message: problem });
+        return;
+      }
+    }
+  });
 
-function isJsonList(list: readonly unknown[]): boolean {
-  try {
-    return list.every(isJson);
-  } catch {
-    return false; // nested too deep to walk
-  }
-}
-
-function isJson(v: unknown): boolean {
+/** Why `v` is not a JSON value that nests at most MAX_JSON_DEPTH deep, or undefined when it is one. */
+function jsonProblem(v: unknown, depth: number): string | undefined {
   switch (typeof v) {
     case 'string':
     case 'boolean':
-      return true;
+      return undefined;
     case 'number':
-      return Number.isFinite(v);
-    case 'object':
-      if (v === null) return true;
-      if (Array.isArray(v)) return v.every(isJson);
-      return [Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null) && Object.values(v).every(isJson);
+      return Number.isFinite(v) ? undefined : NOT_JSON;
+    case 'object': {
+      if (v === null) return undefined;
+      if (depth >= MAX_JSON_DEPTH) return `must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`;
+      if (!Array.isArray(v) && ![Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null)) return NOT_JSON;
+      for (const child of Array.isArray(v) ? v : Object.values(v)) {
+        const problem = jsonProblem(child, depth + 1);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
     default:
-      return false;
+      return NOT_JSON;
   }
 }
+
+const NOT_JSON = 'must hold only JSON values (null, booleans, finite numbers, strings, lists and objects of them)';
 
 /** `POST /v1/jobs`: exactly one of `count` (inputs 0..count-1) and `inputs`. */
 export const submitJobSchema = z

@@ -31,7 +31,9 @@ const DEPTH = 100_000;
 const deep = `${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}`;
 
 async function post(path: string, body: string): Promise<{ status: number; code: string; message: string }> {
-  const res = await fetch(`${jobman.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${jobman.token}`, 'content-type': 'application/json' }, body });
+  // The Taskman link takes the node's own token; everything else the API token.
+  const token = path.startsWith('/v1/nodes/a/') ? jobman.nodeToken('a') : jobman.token;
+  const res = await fetch(`${jobman.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
   return { status: res.status, ...((await res.json()) as { code: string; message: string }) };
 }
 
