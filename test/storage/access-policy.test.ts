@@ -105,6 +105,15 @@ describe('storage rules match whole segments', () => {
     }
     expect(policy(['http://169.254.169.254/']).refusal('http://169.254.169.254/latest/meta-data/iam', 'read')).toBeUndefined();
   });
+
+  it('denied paths are refused for reads and writes whatever the rules allow, * included', () => {
+    const guarded = new AccessPolicy({ read: ['*'], write: ['/home/op/.databox'], deny: ['/home/op/.databox/token', '/home/op/.databox/databox.db-wal'] }, false);
+    expect(guarded.refusal('/home/op/.databox/token', 'read')).toBe('Storage access denied: cannot read /home/op/.databox/token: the Jobman keeps its credentials and job store there, which no task may read');
+    expect(guarded.refusal('/home/op/.databox/databox.db-wal', 'write')).toMatch(/which no task may write$/);
+    expect(guarded.refusal('/home/op/.databox/token2', 'read')).toBeUndefined();
+    expect(guarded.refusal('/home/op/.databox/cache/x.tif', 'write')).toBeUndefined();
+    expect(() => new AccessPolicy({ read: [], write: [], deny: ['token'] })).toThrow(InvalidAccessRuleError);
+  });
 });
 
 describe('symlinks are resolved before the check', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { open, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { DataboxError, messageOf } from '../../errors.js';
 import { AccessPolicy } from '../../storage/index.js';
 import { DROPPED_CODE, MIN_BODY_BYTES } from '../api/schemas.js';
-import { Credentials } from '../credentials.js';
+import { Credentials, nodeSecretPath, readTokenPath } from '../credentials.js';
 import { resolveHome, tokenPath } from '../home.js';
 import { openRegistry, type Registration, type Registry } from '../registry/index.js';
 import { openStore, storeDefaults, type JobStore } from '../store/index.js';
@@ -124,10 +124,12 @@ export async function startJobman(options: JobmanOptions = {}): Promise<Jobman> 
       `Refusing to serve plain HTTP on ${listen}: tokens would cross the network in clear. Give --tls-cert and --tls-key, or --insecure if the network is yours alone`,
     );
   }
-  // Bad rules fail the start, naming the rule; the Jobman checks strings as written (see jobman/access.ts).
-  const access = options.allowRead === undefined && options.allowWrite === undefined ? undefined : new AccessPolicy({ read: [...(options.allowRead ?? [])], write: [...(options.allowWrite ?? [])] }, false);
   const home = resolveHome(options.home);
   const dbPath = options.db ?? join(home, 'databox.db');
+  // Bad rules fail the start, naming the rule; the Jobman checks strings as written (see jobman/access.ts).
+  // Its own secrets and job store are out of every task's reach, whatever the rules allow.
+  const deny = [tokenPath(home), readTokenPath(home), nodeSecretPath(home), ...['', '-wal', '-shm', '-journal'].map((end) => resolve(`${dbPath}${end}`))];
+  const access = options.allowRead === undefined && options.allowWrite === undefined ? undefined : new AccessPolicy({ read: [...(options.allowRead ?? [])], write: [...(options.allowWrite ?? [])], deny }, false);
   // Read before the token is written: a home that has a token was used before (and a database of its
   // own that is missing now was lost; one named by `db` may be new).
   const used = options.db === undefined && (await homeWasUsed(home));

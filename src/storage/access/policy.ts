@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 
 import { z } from 'zod';
 
@@ -7,7 +7,7 @@ import { DataboxError } from '../../errors.js';
 import { StorageError } from '../errors.js';
 import { parseStorageUrl } from '../url.js';
 import { bareHost, restrictedHost } from './addresses.js';
-import { parseRule, segments, underPath, underSegments, type AccessRule } from './rules.js';
+import { InvalidAccessRuleError, parseRule, segments, underPath, underSegments, type AccessRule } from './rules.js';
 
 /**
  * Storage allow-lists: which URLs the tasks of a cluster may read and write. The operator sets them on
@@ -31,9 +31,18 @@ export type Access = 'read' | 'write';
 export interface AccessRules {
   read: string[];
   write: string[];
+  /**
+   * Absolute local paths refused whatever the rules allow, `*` included: the Jobman's own credentials and
+   * job store, which a default rule (its home) would otherwise open to every job.
+   */
+  deny?: string[];
 }
 
-export const accessRulesSchema = z.strictObject({ read: z.array(z.string().max(4096)).max(1000), write: z.array(z.string().max(4096)).max(1000) });
+export const accessRulesSchema = z.strictObject({
+  read: z.array(z.string().max(4096)).max(1000),
+  write: z.array(z.string().max(4096)).max(1000),
+  deny: z.array(z.string().max(4096)).max(1000).optional(),
+});
 
 /** The environment variable that carries a Taskman's policy to its workers (JSON AccessRules). */
 export const ACCESS_POLICY_ENV = 'DATABOX_STORAGE_POLICY';
@@ -65,7 +74,13 @@ export class AccessPolicy {
       return rule.kind === 'file' && resolveLinks ? { ...rule, path: realPath(rule.path) } : rule;
     };
     this.rules = { read: given.read.map(parse), write: given.write.map(parse) };
+    this.denied = (given.deny ?? []).map((path) => {
+      if (!isAbsolute(path)) throw new InvalidAccessRuleError(path, 'a denied path must be absolute');
+      return resolveLinks ? realPath(path) : resolve(path);
+    });
   }
+
+  private readonly denied: string[];
 
   /** The policy a worker's Taskman passed in ACCESS_POLICY_ENV, or undefined when there is none. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): AccessPolicy | undefined {
@@ -96,6 +111,9 @@ export class AccessPolicy {
     switch (location.kind) {
       case 'file': {
         const path = this.resolveLinks ? realPath(location.path) : location.path;
+        if (this.denied.some((d) => underPath(path, d))) {
+          return `Storage access denied: cannot ${access} ${url}: the Jobman keeps its credentials and job store there, which no task may ${access}`;
+        }
         if (rules.some((r) => r.kind === 'all' || (r.kind === 'file' && underPath(path, r.path)))) return undefined;
         const real = path === location.path ? '' : ` (really ${path}, once links are resolved)`;
         return `Storage access denied: cannot ${access} ${url}${real}: ${existing()}; the operator allows it with ${flag} ${dirname(path)} on the Jobman`;

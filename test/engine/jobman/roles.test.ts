@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,5 +151,29 @@ describe('node tokens on the command line', () => {
     expect(api.stderr).toBe('databox: A Taskman needs a node token (node.NAME.…), not the API token: mint one with `databox node-token NODE` where the Jobman runs\n');
     const other = await runCli(['taskman', '--jobman', jobman.url, '--node', 'a', '--workers', '1'], { env: { DATABOX_NODE_TOKEN: jobman.nodeToken('b') } });
     expect(other.stderr).toBe('databox: The node token is for node "b", but this Taskman is node "a"\n');
+  });
+});
+
+describe('the Jobman’s own files under allow-lists', () => {
+  it('refuses at submit a job naming its tokens or its job store, though its home is allowed', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'databox-guarded-'));
+    const guarded = await startJobman({ home, port: 0, allowRead: [home], allowWrite: [home] });
+    try {
+      const bundle = new TextEncoder().encode('export default 1;\n');
+      const sha256 = createHash('sha256').update(bundle).digest('hex');
+      const put = await fetch(`${guarded.url}/v1/udfs/${sha256}`, { method: 'PUT', headers: { authorization: `Bearer ${guarded.token}`, 'content-type': 'application/octet-stream' }, body: bundle });
+      expect(put.status).toBe(201);
+      const submit = (inputs: string[]) =>
+        fetch(`${guarded.url}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${guarded.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ task: `udf:${sha256}`, inputs }) });
+      for (const file of ['token', 'read-token', 'node-secret', 'databox.db', 'databox.db-wal']) {
+        const res = await submit([join(home, file)]);
+        expect(res.status, file).toBe(403);
+        expect(((await res.json()) as { message: string }).message).toMatch(/the Jobman keeps its credentials and job store there/);
+      }
+      expect((await submit([join(home, 'scene.tif')])).status).toBe(201);
+    } finally {
+      await guarded.close();
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
