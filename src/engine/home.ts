@@ -22,16 +22,9 @@ export function tokenPath(home: string): string {
 }
 
 /**
- * The API token in `HOME/token`, written with a new random one (mode 0600, in a 0700 directory) the
- * first time. Two Jobmen starting at once cannot both write it: the file is created exclusively.
- */
-export function ensureToken(home: string): Promise<string> {
-  return ensureSecret(home, 'token');
-}
-
-/**
- * The secret in `HOME/<name>`: made at random (24 bytes, base64url) and written exclusively, mode
- * 0600 in a 0700 directory, the first time; read back afterwards.
+ * The secret in `HOME/<name>` (the API token, the read-only token, the node secret): made at random
+ * (24 bytes, base64url) and written exclusively, mode 0600 in a 0700 directory, the first time; read
+ * back afterwards. Two Jobmen starting at once cannot both write it.
  */
 export async function ensureSecret(home: string, name: string): Promise<string> {
   await ensureDirectory(home, { mode: 0o700 });
