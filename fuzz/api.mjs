@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { mb, slope } from './measure.mjs';
 import { apiCase, NODES, SETUP_JOBS, TOKEN, UDF_BUNDLE, UDF_SHA } from './api-cases.mjs';
 import { mintNodeToken } from '../dist/engine/index.js';
 
@@ -357,14 +358,4 @@ export async function fuzzApi({ seed, count, out, hangMs, only, log }) {
   return { counts, statuses, findings, memory, ms: performance.now() - t0 };
 }
 
-/** The least-squares slope of y over x. */
-function slope(points) {
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const num = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const den = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  return den === 0 ? 0 : num / den;
-}
 
-const mb = (bytes) => (bytes === null ? null : Math.round((bytes / 1024 / 1024) * 10) / 10);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { caseRandom } from './prng.mjs';
+import { mb, slope } from './measure.mjs';
 import { loadSeeds, mutate } from './tiff-mutate.mjs';
 
 const WORKER = new URL('./tiff-worker.mjs', import.meta.url);
@@ -181,14 +182,4 @@ export function judgeMemory(series) {
   return { threads, leaking: leaking.length, limitBytesPerCase: LEAK_BYTES_PER_CASE };
 }
 
-/** The least-squares slope of y over x. */
-function slope(points) {
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const num = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const den = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  return den === 0 ? 0 : num / den;
-}
 
-const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;

@@ -5,7 +5,7 @@ import { FAILURE_POLICIES, MAX_INPUTS, MAX_MEMORY_MB, MAX_RETRIES, MAX_TIMEOUT_M
 import { SUBTASK_STATES } from '../state-machine.js';
 import { subtaskSchema } from './worker-protocol.js';
 import { SHA256_HEX } from '../udf/limits.js';
-import { MAX_JSON_DEPTH, jsonSchema } from './json.js';
+import { jsonProblem, jsonSchema } from './json.js';
 import type { JsonValue } from '../store/index.js';
 
 /**
@@ -52,31 +52,6 @@ const inputsSchema = z
       }
     }
   });
-
-/** Why `v` is not a JSON value that nests at most MAX_JSON_DEPTH deep, or undefined when it is one. */
-function jsonProblem(v: unknown, depth: number): string | undefined {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(v) ? undefined : NOT_JSON;
-    case 'object': {
-      if (v === null) return undefined;
-      if (depth >= MAX_JSON_DEPTH) return `must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`;
-      if (!Array.isArray(v) && ![Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null)) return NOT_JSON;
-      for (const child of Array.isArray(v) ? v : Object.values(v)) {
-        const problem = jsonProblem(child, depth + 1);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    }
-    default:
-      return NOT_JSON;
-  }
-}
-
-const NOT_JSON = 'must hold only JSON values (null, booleans, finite numbers, strings, lists and objects of them)';
 
 /** `POST /v1/jobs`: exactly one of `count` (inputs 0..count-1) and `inputs`. */
 export const submitJobSchema = z
